@@ -1,0 +1,54 @@
+//! Framing of SIP messages on stream transports (RFC 3261 §18.3): messages are
+//! delimited by Content-Length; CRLF keep-alives (RFC 5626 §3.5.1) may appear
+//! between them.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::ParseError;
+
+/// One unit read from a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A complete message (start line to the end of the body), ready for
+    /// [`crate::Message::parse`].
+    Message(Bytes),
+    /// A double-CRLF keep-alive "ping"; the answer is a single CRLF "pong"
+    /// (RFC 5626 §3.5.1).
+    Ping,
+    /// A single CRLF "pong" (an answer to our ping).
+    Pong,
+}
+
+/// Accumulates bytes from a connection and yields whole frames.
+#[derive(Debug)]
+pub struct StreamFramer {
+    buf: BytesMut,
+    max_message: usize,
+}
+
+impl StreamFramer {
+    /// A framer that refuses messages larger than `max_message` bytes.
+    pub fn new(max_message: usize) -> StreamFramer {
+        StreamFramer {
+            buf: BytesMut::new(),
+            max_message,
+        }
+    }
+
+    /// Appends bytes read from the connection.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes buffered and not yet framed.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete frame, `Ok(None)` when more bytes are needed. An error
+    /// (no Content-Length, a malformed one, or a message over the limit) means
+    /// the stream cannot be resynchronised and the connection must be closed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ParseError> {
+        crate::parse::framing::next_frame(&mut self.buf, self.max_message)
+    }
+}

@@ -1,0 +1,329 @@
+//! Header names and the ordered header list of a message (RFC 3261 §7.3, §20).
+
+use std::fmt;
+
+use crate::bytestr::ByteStr;
+
+macro_rules! header_names {
+    ($($variant:ident => $full:expr, $lower:expr, $compact:expr;)*) => {
+        /// A header field name. Known names are matched case-insensitively and
+        /// in their compact forms (RFC 3261 §7.3.3); others keep their spelling.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum HeaderName {
+            $(
+                #[doc = concat!("`", $full, "`")]
+                $variant,
+            )*
+            /// An extension header, as spelled in the message.
+            Other(ByteStr),
+        }
+
+        impl HeaderName {
+            /// The canonical (long) name.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(HeaderName::$variant => $full,)*
+                    HeaderName::Other(s) => s.as_str(),
+                }
+            }
+
+            /// The compact form, when the name has one.
+            pub const fn compact(&self) -> Option<char> {
+                match self {
+                    $(HeaderName::$variant => $compact,)*
+                    HeaderName::Other(_) => None,
+                }
+            }
+
+            /// Looks up a known name (long or compact form, any case).
+            fn lookup(name: &str) -> Option<HeaderName> {
+                if name.len() == 1 {
+                    let c = name.as_bytes()[0].to_ascii_lowercase() as char;
+                    $(if $compact == Some(c) { return Some(HeaderName::$variant); })*
+                    return None;
+                }
+                let mut buf = [0u8; 32];
+                if name.len() > buf.len() {
+                    return None;
+                }
+                let lower = &mut buf[..name.len()];
+                lower.copy_from_slice(name.as_bytes());
+                lower.make_ascii_lowercase();
+                match &*lower {
+                    $(l if l == $lower.as_bytes() => Some(HeaderName::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+header_names! {
+    Accept => "Accept", "accept", None;
+    AcceptContact => "Accept-Contact", "accept-contact", Some('a');
+    AcceptEncoding => "Accept-Encoding", "accept-encoding", None;
+    AcceptLanguage => "Accept-Language", "accept-language", None;
+    AlertInfo => "Alert-Info", "alert-info", None;
+    Allow => "Allow", "allow", None;
+    AllowEvents => "Allow-Events", "allow-events", Some('u');
+    AuthenticationInfo => "Authentication-Info", "authentication-info", None;
+    Authorization => "Authorization", "authorization", None;
+    CallId => "Call-ID", "call-id", Some('i');
+    CallInfo => "Call-Info", "call-info", None;
+    Contact => "Contact", "contact", Some('m');
+    ContentDisposition => "Content-Disposition", "content-disposition", None;
+    ContentEncoding => "Content-Encoding", "content-encoding", Some('e');
+    ContentLanguage => "Content-Language", "content-language", None;
+    ContentLength => "Content-Length", "content-length", Some('l');
+    ContentType => "Content-Type", "content-type", Some('c');
+    CSeq => "CSeq", "cseq", None;
+    Date => "Date", "date", None;
+    ErrorInfo => "Error-Info", "error-info", None;
+    Event => "Event", "event", Some('o');
+    Expires => "Expires", "expires", None;
+    From => "From", "from", Some('f');
+    InReplyTo => "In-Reply-To", "in-reply-to", None;
+    MaxForwards => "Max-Forwards", "max-forwards", None;
+    MimeVersion => "MIME-Version", "mime-version", None;
+    MinExpires => "Min-Expires", "min-expires", None;
+    MinSe => "Min-SE", "min-se", None;
+    Organization => "Organization", "organization", None;
+    Path => "Path", "path", None;
+    Priority => "Priority", "priority", None;
+    ProxyAuthenticate => "Proxy-Authenticate", "proxy-authenticate", None;
+    ProxyAuthorization => "Proxy-Authorization", "proxy-authorization", None;
+    ProxyRequire => "Proxy-Require", "proxy-require", None;
+    Reason => "Reason", "reason", None;
+    RecordRoute => "Record-Route", "record-route", None;
+    ReferTo => "Refer-To", "refer-to", Some('r');
+    ReferredBy => "Referred-By", "referred-by", Some('b');
+    RejectContact => "Reject-Contact", "reject-contact", Some('j');
+    ReplyTo => "Reply-To", "reply-to", None;
+    RequestDisposition => "Request-Disposition", "request-disposition", Some('d');
+    Require => "Require", "require", None;
+    RetryAfter => "Retry-After", "retry-after", None;
+    Route => "Route", "route", None;
+    Server => "Server", "server", None;
+    SessionExpires => "Session-Expires", "session-expires", Some('x');
+    Subject => "Subject", "subject", Some('s');
+    SubscriptionState => "Subscription-State", "subscription-state", None;
+    Supported => "Supported", "supported", Some('k');
+    Timestamp => "Timestamp", "timestamp", None;
+    To => "To", "to", Some('t');
+    Unsupported => "Unsupported", "unsupported", None;
+    UserAgent => "User-Agent", "user-agent", None;
+    Via => "Via", "via", Some('v');
+    Warning => "Warning", "warning", None;
+    WwwAuthenticate => "WWW-Authenticate", "www-authenticate", None;
+}
+
+impl HeaderName {
+    /// Maps a header name as it appears in a message to a `HeaderName`.
+    pub fn from_name(name: &ByteStr) -> HeaderName {
+        HeaderName::lookup(name).unwrap_or_else(|| HeaderName::Other(name.clone()))
+    }
+
+    /// Like [`HeaderName::from_name`] for a `&str`, copying unknown names.
+    pub fn parse(name: &str) -> HeaderName {
+        HeaderName::lookup(name).unwrap_or_else(|| HeaderName::Other(ByteStr::from(name)))
+    }
+
+    /// Headers whose comma-separated values are split into one entry per value
+    /// when a message is parsed (RFC 3261 §7.3.1), so that the first Via or Route
+    /// can be inspected and removed on its own.
+    pub fn is_split_on_parse(&self) -> bool {
+        matches!(
+            self,
+            HeaderName::Via
+                | HeaderName::Route
+                | HeaderName::RecordRoute
+                | HeaderName::Contact
+                | HeaderName::Path
+        )
+    }
+
+    /// Case-insensitive equality with a name string (long or compact form).
+    pub fn matches(&self, name: &str) -> bool {
+        match HeaderName::lookup(name) {
+            Some(known) => &known == self,
+            None => matches!(self, HeaderName::Other(s) if s.eq_ignore_ascii_case(name)),
+        }
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One header field: its name and its value with folding removed and surrounding
+/// whitespace trimmed. For the names of [`HeaderName::is_split_on_parse`] each
+/// entry holds exactly one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The name.
+    pub name: HeaderName,
+    /// The value, as text.
+    pub value: ByteStr,
+}
+
+/// The ordered header fields of a message. Order is kept, and the relative order
+/// of fields with the same name is significant (RFC 3261 §7.3.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    entries: Vec<Header>,
+}
+
+impl Headers {
+    /// An empty list.
+    pub fn new() -> Self {
+        Headers::default()
+    }
+
+    /// An empty list with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Self {
+        Headers {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No fields at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All fields in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
+        self.entries.iter()
+    }
+
+    /// The value of the first field called `name`.
+    pub fn get(&self, name: &HeaderName) -> Option<&ByteStr> {
+        self.entries
+            .iter()
+            .find(|h| &h.name == name)
+            .map(|h| &h.value)
+    }
+
+    /// The values of every field called `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a ByteStr> + 'a {
+        self.entries
+            .iter()
+            .filter(move |h| &h.name == name)
+            .map(|h| &h.value)
+    }
+
+    /// Whether a field called `name` is present.
+    pub fn contains(&self, name: &HeaderName) -> bool {
+        self.entries.iter().any(|h| &h.name == name)
+    }
+
+    /// Number of fields called `name`.
+    pub fn count(&self, name: &HeaderName) -> usize {
+        self.entries.iter().filter(|h| &h.name == name).count()
+    }
+
+    /// Appends a field.
+    pub fn push(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
+        self.entries.push(Header {
+            name,
+            value: value.into(),
+        });
+    }
+
+    /// Inserts a field before the first field of the same name, or at the end when
+    /// there is none (how a proxy adds its Via, RFC 3261 §16.6 step 8).
+    pub fn push_front_of_kind(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
+        let at = self
+            .entries
+            .iter()
+            .position(|h| h.name == name)
+            .unwrap_or(self.entries.len());
+        self.entries.insert(
+            at,
+            Header {
+                name,
+                value: value.into(),
+            },
+        );
+    }
+
+    /// Inserts a field at position `index` of the whole list.
+    pub fn insert(&mut self, index: usize, name: HeaderName, value: impl Into<ByteStr>) {
+        self.entries.insert(
+            index.min(self.entries.len()),
+            Header {
+                name,
+                value: value.into(),
+            },
+        );
+    }
+
+    /// Replaces every field called `name` by one field with `value`, at the place
+    /// of the first one (or at the end).
+    pub fn set(&mut self, name: HeaderName, value: impl Into<ByteStr>) {
+        let value = value.into();
+        match self.entries.iter().position(|h| h.name == name) {
+            Some(first) => {
+                self.entries[first].value = value;
+                let mut i = first + 1;
+                while i < self.entries.len() {
+                    if self.entries[i].name == name {
+                        self.entries.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            None => self.entries.push(Header { name, value }),
+        }
+    }
+
+    /// Removes and returns the first field called `name`.
+    pub fn remove_first(&mut self, name: &HeaderName) -> Option<ByteStr> {
+        let at = self.entries.iter().position(|h| &h.name == name)?;
+        Some(self.entries.remove(at).value)
+    }
+
+    /// Removes every field called `name`; returns how many were removed.
+    pub fn remove_all(&mut self, name: &HeaderName) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|h| &h.name != name);
+        before - self.entries.len()
+    }
+
+    /// Mutable access to the value of the first field called `name`.
+    pub fn get_mut(&mut self, name: &HeaderName) -> Option<&mut ByteStr> {
+        self.entries
+            .iter_mut()
+            .find(|h| &h.name == name)
+            .map(|h| &mut h.value)
+    }
+
+    /// Keeps only the fields for which `keep` returns true.
+    pub fn retain(&mut self, keep: impl FnMut(&Header) -> bool) {
+        self.entries.retain(keep);
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = &'a Header;
+    type IntoIter = std::slice::Iter<'a, Header>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter()
+    }
+}
+
+impl FromIterator<Header> for Headers {
+    fn from_iter<I: IntoIterator<Item = Header>>(iter: I) -> Self {
+        Headers {
+            entries: iter.into_iter().collect(),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! SIP message grammar for Switchboard (RFC 3261 §7, §19, §20, §25).
+//!
+//! Owns: parsing and serializing requests and responses over [`bytes::Bytes`],
+//! URIs (`sip:`, `sips:`, `tel:`) and their comparison (RFC 3261 §19.1.4),
+//! name-addr values, typed access to the headers the core needs (Via, From, To,
+//! Call-ID, CSeq, Contact, Expires, Max-Forwards), compact header forms, folding,
+//! comma-separated multi-value headers, and the Content-Length framer for stream
+//! transports. It also defines the plain data types that describe where a
+//! message came from or goes ([`Transport`], [`FlowId`], [`Peer`],
+//! [`Destination`]) so the sans-IO cores can share them.
+//!
+//! Must not depend on: I/O, clocks, tokio, or any other Switchboard crate.
+//!
+//! How to drive it:
+//! ```
+//! use bytes::Bytes;
+//! use sb_sip_message::{Message, Method};
+//!
+//! let raw = Bytes::from_static(
+//!     b"OPTIONS sip:example.com SIP/2.0\r\n\
+//!       Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r\n\
+//!       Max-Forwards: 70\r\nTo: <sip:example.com>\r\n\
+//!       From: <sip:alice@example.com>;tag=1928301774\r\n\
+//!       Call-ID: a84b4c76e66710\r\nCSeq: 63104 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+//! );
+//! let Message::Request(req) = Message::parse(raw).unwrap() else { unreachable!() };
+//! assert_eq!(req.method, Method::Options);
+//! assert_eq!(req.headers.top_via().unwrap().branch().unwrap().as_str(), "z9hG4bK776asdhds");
+//! ```
+//!
+//! Malformed input never panics: every parser returns [`ParseError`].
+
+mod bytestr;
+mod error;
+mod framer;
+mod headers;
+mod ids;
+mod message;
+mod method;
+mod name_addr;
+mod params;
+pub mod parse;
+mod status;
+mod transport;
+mod uri;
+mod via;
+
+pub use bytestr::ByteStr;
+pub use error::ParseError;
+pub use framer::{Frame, StreamFramer};
+pub use headers::{Header, HeaderName, Headers};
+pub use ids::{Aor, BRANCH_MAGIC_COOKIE, Branch, CallId, Tag};
+pub use message::{Message, Request, Response};
+pub use method::Method;
+pub use name_addr::{Contact, NameAddr};
+pub use params::{Param, Params, unquote};
+pub use status::StatusCode;
+pub use transport::{Destination, FlowId, Peer, Transport, UnknownTransport};
+pub use uri::{Host, Scheme, SipUri, TelUri, Uri};
+pub use via::{CSeq, Via};
