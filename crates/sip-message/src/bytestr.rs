@@ -34,6 +34,18 @@ impl ByteStr {
         }
     }
 
+    /// A string sharing `buf`, for `sub` pointing into `buf` (a `&str` is UTF-8
+    /// by type, so nothing is validated again).
+    ///
+    /// # Panics
+    /// When `sub` does not point into `buf`: that is a programming error.
+    pub(crate) fn from_str_in(buf: &Bytes, sub: &str) -> ByteStr {
+        if sub.is_empty() {
+            return ByteStr::new();
+        }
+        ByteStr(buf.slice_ref(sub.as_bytes()))
+    }
+
     /// The string as `&str`.
     pub fn as_str(&self) -> &str {
         // The constructor checked UTF-8 and the bytes are immutable.
@@ -64,7 +76,7 @@ impl ByteStr {
 
     /// Case-insensitive ASCII comparison.
     pub fn eq_ignore_ascii_case(&self, other: &str) -> bool {
-        self.as_str().eq_ignore_ascii_case(other)
+        self.0.eq_ignore_ascii_case(other.as_bytes())
     }
 }
 
@@ -107,13 +119,13 @@ impl From<&str> for ByteStr {
 
 impl PartialEq<str> for ByteStr {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.0 == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for ByteStr {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.0 == other.as_bytes()
     }
 }
 

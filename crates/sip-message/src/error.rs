@@ -1,5 +1,8 @@
 //! Parse errors.
 
+use crate::method::Method;
+use crate::status::StatusCode;
+
 /// Why a message, header or URI could not be parsed. Every variant says what was
 /// wrong precisely enough to be put in a 400 reason phrase or a log line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +47,25 @@ pub enum ParseError {
         /// Body bytes actually present.
         available: usize,
     },
+    /// A header that may appear only once appears more than once
+    /// (RFC 3261 §7.3.1).
+    #[error("{0} header appears more than once")]
+    DuplicateHeader(&'static str),
+    /// The CSeq method differs from the request method (RFC 3261 §8.1.1.5).
+    #[error("CSeq method {cseq} does not match request method {request}")]
+    CSeqMethod {
+        /// The method of the request line.
+        request: Method,
+        /// The method in CSeq.
+        cseq: Method,
+    },
+    /// The Request-URI scheme is not one this element serves; answered with
+    /// 416 (RFC 3261 §8.2.2.1).
+    #[error("unsupported URI scheme {scheme}")]
+    UnsupportedScheme {
+        /// The scheme as written.
+        scheme: String,
+    },
     /// The message exceeds a configured limit.
     #[error("message too large: {size} bytes (limit {limit})")]
     TooLarge {
@@ -55,6 +77,18 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// The status code a server answers a request that failed with this error:
+    /// 505 for the version (RFC 3261 §8.2.2), 416 for the Request-URI scheme
+    /// (§8.2.2.1), 513 for size (§18.1.1), 400 otherwise (§8.2.2).
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ParseError::Version => StatusCode::VERSION_NOT_SUPPORTED,
+            ParseError::UnsupportedScheme { .. } => StatusCode::UNSUPPORTED_URI_SCHEME,
+            ParseError::TooLarge { .. } => StatusCode::MESSAGE_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
     /// A header error for `name` with `reason`.
     pub fn header(name: impl Into<String>, reason: &'static str) -> Self {
         ParseError::Header {

@@ -1,14 +1,16 @@
 //! Header names and the ordered header list of a message (RFC 3261 §7.3, §20).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use crate::bytestr::ByteStr;
 
 macro_rules! header_names {
     ($($variant:ident => $full:expr, $lower:expr, $compact:expr;)*) => {
         /// A header field name. Known names are matched case-insensitively and
-        /// in their compact forms (RFC 3261 §7.3.3); others keep their spelling.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        /// in their compact forms (RFC 3261 §7.3.3); others keep their spelling
+        /// and compare case-insensitively (RFC 3261 §7.3.1).
+        #[derive(Debug, Clone)]
         pub enum HeaderName {
             $(
                 #[doc = concat!("`", $full, "`")]
@@ -35,26 +37,38 @@ macro_rules! header_names {
                 }
             }
 
-            /// Looks up a known name (long or compact form, any case).
-            fn lookup(name: &str) -> Option<HeaderName> {
-                if name.len() == 1 {
-                    let c = name.as_bytes()[0].to_ascii_lowercase() as char;
-                    $(if $compact == Some(c) { return Some(HeaderName::$variant); })*
-                    return None;
-                }
-                let mut buf = [0u8; 32];
-                if name.len() > buf.len() {
-                    return None;
-                }
-                let lower = &mut buf[..name.len()];
-                lower.copy_from_slice(name.as_bytes());
-                lower.make_ascii_lowercase();
-                match &*lower {
-                    $(l if l == $lower.as_bytes() => Some(HeaderName::$variant),)*
-                    _ => None,
-                }
+            /// Looks up a known name (long or compact form, any case) through
+            /// an open-addressing table built at compile time.
+            pub(crate) fn lookup(name: &str) -> Option<HeaderName> {
+                let bytes = name.as_bytes();
+                let index = match bytes.len() {
+                    0 => return None,
+                    1 => *COMPACT_TABLE.get(usize::from(bytes[0]))?,
+                    _ => {
+                        let mut slot = name_hash(bytes);
+                        loop {
+                            let i = NAME_TABLE[slot];
+                            if i == EMPTY {
+                                return None;
+                            }
+                            let known = KNOWN_LOWER[usize::from(i)].as_bytes();
+                            if same_name(bytes, known) {
+                                break i;
+                            }
+                            slot = (slot + 1) % NAME_SLOTS;
+                        }
+                    }
+                };
+                (index != EMPTY).then(|| KNOWN[usize::from(index)].clone())
             }
         }
+
+        /// Known names in lower case, in declaration order.
+        const KNOWN_LOWER: &[&str] = &[$($lower),*];
+        /// Known names, same order.
+        const KNOWN: &[HeaderName] = &[$(HeaderName::$variant),*];
+        /// Compact forms, same order.
+        const KNOWN_COMPACT: &[Option<char>] = &[$($compact),*];
     };
 }
 
@@ -117,6 +131,60 @@ header_names! {
     WwwAuthenticate => "WWW-Authenticate", "www-authenticate", None;
 }
 
+/// Size of the name table; a quarter full, so probe sequences stay short.
+const NAME_SLOTS: usize = 256;
+/// An unused slot.
+const EMPTY: u8 = u8::MAX;
+
+/// Hash of a name of two or more bytes, the same for any ASCII case.
+const fn name_hash(name: &[u8]) -> usize {
+    let n = name.len();
+    let first = (name[0] | 0x20) as usize;
+    let middle = (name[n / 2] | 0x20) as usize;
+    let last = (name[n - 1] | 0x20) as usize;
+    (n * 31 + first * 7 + middle * 3 + last) % NAME_SLOTS
+}
+
+/// Whether `name` equals `lower`, a known name (ASCII letters and `-` only),
+/// ignoring ASCII case. Setting bit 0x20 lower-cases letters and leaves `-`
+/// alone; the only other byte it maps onto a letter or `-` is CR (onto `-`),
+/// which is excluded. Branch-free so that it vectorises.
+fn same_name(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len()
+        && name.iter().zip(lower).fold(0u8, |diff, (&b, &k)| {
+            diff | ((b | 0x20) ^ k) | u8::from(b == b'\r')
+        }) == 0
+}
+
+/// Slot → index into [`KNOWN`] for long names.
+const NAME_TABLE: [u8; NAME_SLOTS] = {
+    let mut table = [EMPTY; NAME_SLOTS];
+    let mut i = 0;
+    while i < KNOWN_LOWER.len() {
+        let mut slot = name_hash(KNOWN_LOWER[i].as_bytes());
+        while table[slot] != EMPTY {
+            slot = (slot + 1) % NAME_SLOTS;
+        }
+        table[slot] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// ASCII byte → index into [`KNOWN`] for compact forms, both cases.
+const COMPACT_TABLE: [u8; 128] = {
+    let mut table = [EMPTY; 128];
+    let mut i = 0;
+    while i < KNOWN_COMPACT.len() {
+        if let Some(c) = KNOWN_COMPACT[i] {
+            table[c as usize] = i as u8;
+            table[c.to_ascii_uppercase() as usize] = i as u8;
+        }
+        i += 1;
+    }
+    table
+};
+
 impl HeaderName {
     /// Maps a header name as it appears in a message to a `HeaderName`.
     pub fn from_name(name: &ByteStr) -> HeaderName {
@@ -147,6 +215,28 @@ impl HeaderName {
         match HeaderName::lookup(name) {
             Some(known) => &known == self,
             None => matches!(self, HeaderName::Other(s) if s.eq_ignore_ascii_case(name)),
+        }
+    }
+}
+
+impl PartialEq for HeaderName {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (HeaderName::Other(a), HeaderName::Other(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for HeaderName {}
+
+impl Hash for HeaderName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        if let HeaderName::Other(name) = self {
+            for b in name.bytes() {
+                state.write_u8(b.to_ascii_lowercase());
+            }
         }
     }
 }
@@ -186,6 +276,11 @@ impl Headers {
         Headers {
             entries: Vec::with_capacity(n),
         }
+    }
+
+    /// A list that takes over `entries`.
+    pub(crate) fn from_vec(entries: Vec<Header>) -> Self {
+        Headers { entries }
     }
 
     /// Number of fields.
@@ -325,5 +420,61 @@ impl FromIterator<Header> for Headers {
         Headers {
             entries: iter.into_iter().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_name_is_found_in_any_case_and_compact_form() {
+        for (i, lower) in KNOWN_LOWER.iter().enumerate() {
+            let known = &KNOWN[i];
+            assert_eq!(HeaderName::lookup(lower).as_ref(), Some(known));
+            assert_eq!(
+                HeaderName::lookup(&lower.to_ascii_uppercase()).as_ref(),
+                Some(known)
+            );
+            assert_eq!(HeaderName::lookup(known.as_str()).as_ref(), Some(known));
+            if let Some(c) = known.compact() {
+                assert_eq!(HeaderName::lookup(&c.to_string()).as_ref(), Some(known));
+                let upper = c.to_ascii_uppercase().to_string();
+                assert_eq!(HeaderName::lookup(&upper).as_ref(), Some(known));
+            }
+        }
+        for unknown in [
+            "",
+            "z",
+            "q",
+            "Vía",
+            "Viaa",
+            "Cal-ID",
+            "X-Custom",
+            "contact-",
+            "é",
+            "Call\rID",
+            "Call\x0dID",
+            "CallMID",
+            "Call\x0cID",
+        ] {
+            assert_eq!(HeaderName::lookup(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn extension_names_compare_case_insensitively() {
+        let a = HeaderName::parse("X-Custom");
+        let b = HeaderName::parse("x-CUSTOM");
+        assert_eq!(a, b);
+        let hash = |n: &HeaderName| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            n.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(a, HeaderName::parse("X-Other"));
+        assert_eq!(a.as_str(), "X-Custom");
+        assert!(HeaderName::Via.matches("V") && HeaderName::Via.matches("via"));
     }
 }

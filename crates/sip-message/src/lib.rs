@@ -11,10 +11,16 @@
 //!
 //! Must not depend on: I/O, clocks, tokio, or any other Switchboard crate.
 //!
-//! How to drive it:
+//! How to drive it: a datagram (or a frame from [`StreamFramer`] on TCP/TLS)
+//! goes to [`Message::parse`]; header values stay text that shares the
+//! datagram's buffer and typed values (Via, name-addr, CSeq…) are parsed on
+//! demand from [`Headers`]. A server then runs [`validate_request`] and answers
+//! a failure with [`ParseError::status_code`] and the error text as reason
+//! phrase; when parsing itself failed, [`salvage_headers`] recovers what a 400
+//! needs.
 //! ```
 //! use bytes::Bytes;
-//! use sb_sip_message::{Message, Method};
+//! use sb_sip_message::{Message, Method, validate_request};
 //!
 //! let raw = Bytes::from_static(
 //!     b"OPTIONS sip:example.com SIP/2.0\r\n\
@@ -26,9 +32,12 @@
 //! let Message::Request(req) = Message::parse(raw).unwrap() else { unreachable!() };
 //! assert_eq!(req.method, Method::Options);
 //! assert_eq!(req.headers.top_via().unwrap().branch().unwrap().as_str(), "z9hG4bK776asdhds");
+//! validate_request(&req).unwrap();
 //! ```
 //!
-//! Malformed input never panics: every parser returns [`ParseError`].
+//! Malformed input never panics: every parser returns [`ParseError`]. The
+//! parsers live in [`parse`] (one file per grammar), the checks of a parsed
+//! request in `validate`; `crates/fuzz` holds the fuzz target.
 
 mod bytestr;
 mod error;
@@ -43,6 +52,7 @@ pub mod parse;
 mod status;
 mod transport;
 mod uri;
+mod validate;
 mod via;
 
 pub use bytestr::ByteStr;
@@ -54,7 +64,9 @@ pub use message::{Message, Request, Response};
 pub use method::Method;
 pub use name_addr::{Contact, NameAddr};
 pub use params::{Param, Params, unquote};
+pub use parse::salvage_headers;
 pub use status::StatusCode;
 pub use transport::{Destination, FlowId, Peer, Transport, UnknownTransport};
 pub use uri::{Host, Scheme, SipUri, TelUri, Uri};
+pub use validate::{validate_request, validate_response};
 pub use via::{CSeq, Via};

@@ -248,7 +248,7 @@ impl Headers {
     pub fn top_via(&self) -> Result<Via, ParseError> {
         let v = self
             .get(&HeaderName::Via)
-            .ok_or(ParseError::MissingHeader("Via"))?;
+            .ok_or_else(|| ParseError::MissingHeader("Via"))?;
         Via::parse(v)
     }
 
@@ -261,7 +261,7 @@ impl Headers {
     pub fn call_id(&self) -> Result<CallId, ParseError> {
         let v = self
             .get(&HeaderName::CallId)
-            .ok_or(ParseError::MissingHeader("Call-ID"))?;
+            .ok_or_else(|| ParseError::MissingHeader("Call-ID"))?;
         if v.is_empty() || v.contains(|c: char| c.is_ascii_whitespace()) {
             return Err(ParseError::header(
                 "Call-ID",
@@ -275,7 +275,7 @@ impl Headers {
     pub fn cseq(&self) -> Result<CSeq, ParseError> {
         let v = self
             .get(&HeaderName::CSeq)
-            .ok_or(ParseError::MissingHeader("CSeq"))?;
+            .ok_or_else(|| ParseError::MissingHeader("CSeq"))?;
         CSeq::parse(v)
     }
 
@@ -283,7 +283,7 @@ impl Headers {
     pub fn from_addr(&self) -> Result<NameAddr, ParseError> {
         let v = self
             .get(&HeaderName::From)
-            .ok_or(ParseError::MissingHeader("From"))?;
+            .ok_or_else(|| ParseError::MissingHeader("From"))?;
         NameAddr::parse(v)
     }
 
@@ -291,7 +291,7 @@ impl Headers {
     pub fn to_addr(&self) -> Result<NameAddr, ParseError> {
         let v = self
             .get(&HeaderName::To)
-            .ok_or(ParseError::MissingHeader("To"))?;
+            .ok_or_else(|| ParseError::MissingHeader("To"))?;
         NameAddr::parse(v)
     }
 
@@ -305,11 +305,16 @@ impl Headers {
     pub fn numeric(&self, name: &HeaderName) -> Result<Option<u32>, ParseError> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .map(Some)
-                .map_err(|_| ParseError::header(name.as_str(), "not a number")),
+            Some(v) => {
+                let digits = v.trim_matches([' ', '\t']);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ParseError::header(name.as_str(), "not a number"));
+                }
+                digits
+                    .parse::<u32>()
+                    .map(Some)
+                    .map_err(|_| ParseError::header(name.as_str(), "number out of range"))
+            }
         }
     }
 

@@ -43,7 +43,17 @@ pub enum Method {
 impl Method {
     /// Maps a method token (case-sensitive) to a method.
     pub fn from_token(token: &str) -> Method {
-        match token {
+        Method::known(token).unwrap_or_else(|| Method::Extension(ByteStr::from(token)))
+    }
+
+    /// Like [`Method::from_token`], sharing `token`'s buffer for extension methods.
+    pub fn from_bytestr(token: &ByteStr) -> Method {
+        Method::known(token).unwrap_or_else(|| Method::Extension(token.clone()))
+    }
+
+    /// The RFC-defined method spelled exactly `token`, if any.
+    pub(crate) fn known(token: &str) -> Option<Method> {
+        Some(match token {
             "INVITE" => Method::Invite,
             "ACK" => Method::Ack,
             "BYE" => Method::Bye,
@@ -58,16 +68,8 @@ impl Method {
             "REFER" => Method::Refer,
             "MESSAGE" => Method::Message,
             "PUBLISH" => Method::Publish,
-            other => Method::Extension(ByteStr::from(other)),
-        }
-    }
-
-    /// Like [`Method::from_token`], sharing `token`'s buffer for extension methods.
-    pub fn from_bytestr(token: &ByteStr) -> Method {
-        match Method::from_token(token) {
-            Method::Extension(_) => Method::Extension(token.clone()),
-            m => m,
-        }
+            _ => return None,
+        })
     }
 
     /// The method token.

@@ -42,16 +42,21 @@ impl NameAddr {
     }
 }
 
-/// Always written in name-addr form (`<uri>`), display name quoted and escaped.
+/// Always written in name-addr form (`<uri>`), display name quoted, with
+/// `"`, `\` and control characters escaped as quoted-pairs.
 impl fmt::Display for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(name) = &self.display_name {
             f.write_str("\"")?;
             for c in name.chars() {
-                if c == '"' || c == '\\' {
-                    f.write_str("\\")?;
+                match c {
+                    // A quoted-pair cannot carry CR or LF (RFC 3261 §25.1).
+                    '\r' | '\n' => f.write_str(" ")?,
+                    '"' | '\\' | '\0'..='\x08' | '\x0b'..='\x1f' | '\x7f' => {
+                        write!(f, "\\{c}")?;
+                    }
+                    _ => write!(f, "{c}")?,
                 }
-                write!(f, "{c}")?;
             }
             f.write_str("\" ")?;
         }
@@ -62,6 +67,10 @@ impl fmt::Display for NameAddr {
 /// One Contact header value (RFC 3261 §20.10): `*` or an address with
 /// parameters such as `expires`, `q`, `+sip.instance` and `reg-id` (RFC 5626).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "almost every Contact is an address; boxing would cost an allocation each"
+)]
 pub enum Contact {
     /// `Contact: *` (remove all bindings, RFC 3261 §10.2.2).
     Star,

@@ -2,9 +2,12 @@
 //! input and returns an error instead of panicking.
 
 pub(crate) mod framing;
+mod header_section;
+mod lex;
 pub(crate) mod message;
 pub(crate) mod name_addr;
 pub(crate) mod uri;
+mod uri_compare;
 pub(crate) mod via;
 
 pub use message::salvage_headers;
