@@ -1,0 +1,93 @@
+//! Listener addresses and limits.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sb_sip_message::Transport;
+
+/// Default for [`TransportConfig::max_udp_message`]: the largest UDP payload.
+pub const DEFAULT_MAX_UDP_MESSAGE: usize = 65_535;
+/// Default for [`TransportConfig::max_stream_message`]: 64 KiB.
+pub const DEFAULT_MAX_STREAM_MESSAGE: usize = 65_536;
+/// Default for [`TransportConfig::tcp_idle_timeout`]: one hour.
+pub const DEFAULT_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(3_600);
+/// Default for [`TransportConfig::tcp_connect_timeout`]: five seconds.
+pub const DEFAULT_TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`TransportConfig::udp_recv_buffer`]: 4 MiB.
+pub const DEFAULT_UDP_RECV_BUFFER: usize = 4 * 1024 * 1024;
+/// Default for [`TransportConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// One socket to listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerConfig {
+    /// [`Transport::Udp`] or [`Transport::Tcp`]; other transports are refused by
+    /// [`crate::Transports::start`] with [`crate::TransportError::Unsupported`].
+    pub transport: Transport,
+    /// Address to bind. Port 0 asks the system for a free port; a UDP and a TCP
+    /// listener on the same IP that both ask for port 0 get the same port.
+    pub addr: SocketAddr,
+}
+
+impl ListenerConfig {
+    /// A UDP listener on `addr`.
+    pub fn udp(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            transport: Transport::Udp,
+            addr,
+        }
+    }
+
+    /// A TCP listener on `addr`.
+    pub fn tcp(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            transport: Transport::Tcp,
+            addr,
+        }
+    }
+}
+
+/// Everything [`crate::Transports::start`] needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// Sockets to listen on.
+    pub listeners: Vec<ListenerConfig>,
+    /// Largest datagram accepted; larger ones are dropped and counted.
+    pub max_udp_message: usize,
+    /// Largest message accepted on a stream; a larger one closes the connection.
+    pub max_stream_message: usize,
+    /// A connection with no traffic in either direction for this long is
+    /// closed; zero disables the timeout.
+    pub tcp_idle_timeout: Duration,
+    /// Outbound connection attempts give up after this long.
+    pub tcp_connect_timeout: Duration,
+    /// `SO_RCVBUF` requested for UDP sockets (the kernel may cap it).
+    pub udp_recv_buffer: usize,
+    /// Open connections (inbound, outbound and connecting) beyond which new
+    /// ones are refused.
+    pub max_connections: usize,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            listeners: Vec::new(),
+            max_udp_message: DEFAULT_MAX_UDP_MESSAGE,
+            max_stream_message: DEFAULT_MAX_STREAM_MESSAGE,
+            tcp_idle_timeout: DEFAULT_TCP_IDLE_TIMEOUT,
+            tcp_connect_timeout: DEFAULT_TCP_CONNECT_TIMEOUT,
+            udp_recv_buffer: DEFAULT_UDP_RECV_BUFFER,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl TransportConfig {
+    /// The defaults with `listeners`.
+    pub fn with_listeners(listeners: Vec<ListenerConfig>) -> TransportConfig {
+        TransportConfig {
+            listeners,
+            ..TransportConfig::default()
+        }
+    }
+}

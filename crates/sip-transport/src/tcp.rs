@@ -1,0 +1,240 @@
+//! TCP: accepting connections, the send path of every connection-oriented
+//! transport, and outbound connections.
+//!
+//! Sending never waits: a message goes into the queue of the destination's
+//! flow (RFC 5626 flow reuse), else of an open connection to the destination's
+//! address (RFC 3261 §18.2.2, §18.1.1 connection reuse), else of a connection
+//! being established there, else a new connection is started and the message
+//! waits in its queue. A connect failure is reported through
+//! [`crate::InboundHandler::on_send_failed`] once for every queued message.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sb_sip_message::{Destination, Peer, Transport};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+
+use crate::connection::{self, NewFlow, report_unsent, take_unsent};
+use crate::error::TransportError;
+use crate::flows::{FLOW_QUEUE, Outbound, Queue, Refusal, RemoteKey, Route, next_flow_id};
+use crate::handler::InboundHandler;
+use crate::shared::Shared;
+use crate::stats::bump;
+
+/// Pause after an accept error (out of file descriptors, ...) so that a
+/// persistent error does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Accepts connections on `listener` until shutdown.
+pub(crate) async fn accept_loop<H: InboundHandler>(
+    shared: Arc<Shared>,
+    handler: Arc<H>,
+    listener: TcpListener,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shared.shutdown.cancelled() => return,
+        };
+        match accepted {
+            Ok((stream, remote)) => accept_one(&shared, &handler, stream, remote),
+            Err(error) => {
+                tracing::warn!(%error, "TCP accept failed");
+                tokio::select! {
+                    () = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
+                    () = shared.shutdown.cancelled() => return,
+                }
+            }
+        }
+    }
+}
+
+fn accept_one<H: InboundHandler>(
+    shared: &Arc<Shared>,
+    handler: &Arc<H>,
+    stream: TcpStream,
+    remote: SocketAddr,
+) {
+    let local = match stream.local_addr() {
+        Ok(local) => local,
+        Err(error) => {
+            tracing::debug!(%remote, %error, "accepted connection already gone");
+            return;
+        }
+    };
+    let flow = next_flow_id();
+    let peer = Peer {
+        transport: Transport::Tcp,
+        remote,
+        local,
+        flow: Some(flow),
+    };
+    let (queue, rx) = mpsc::channel(FLOW_QUEUE);
+    let close = shared.shutdown.child_token();
+    if let Err(refusal) = shared.flows().insert(peer, queue.clone(), close.clone()) {
+        if refusal == Refusal::Limit {
+            bump(&shared.counters.drops.connections_refused);
+            tracing::debug!(%remote, "connection limit reached, connection refused");
+        }
+        return;
+    }
+    bump(&shared.counters.traffic.flows_accepted);
+    // SIP messages are written whole; Nagle would only delay them.
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let new_flow = NewFlow {
+        peer,
+        queue,
+        rx,
+        close,
+    };
+    let task = connection::run(shared.clone(), handler.clone(), new_flow, reader, writer);
+    shared.tasks.spawn_on(task, &shared.runtime);
+}
+
+/// Queues `payload` for a connection-oriented destination, connecting first
+/// when no connection can carry it.
+pub(crate) fn send(
+    shared: &Arc<Shared>,
+    dest: &Destination,
+    payload: Bytes,
+) -> Result<(), TransportError> {
+    let message = Outbound {
+        payload,
+        dest: Some(*dest),
+    };
+    let mut table = shared.flows();
+    let queue = match table.route(dest) {
+        Route::Flow(queue) | Route::Pending(queue) => queue,
+        Route::None => {
+            if dest.transport != Transport::Tcp {
+                return Err(TransportError::Unsupported {
+                    transport: dest.transport,
+                });
+            }
+            let (queue, rx) = mpsc::channel(FLOW_QUEUE);
+            match table.insert_pending((dest.transport, dest.remote), queue.clone()) {
+                Ok(()) => {}
+                Err(Refusal::Closed) => return Err(TransportError::ShutDown),
+                Err(Refusal::Limit) => {
+                    bump(&shared.counters.drops.connections_refused);
+                    return Err(TransportError::ConnectionLimit {
+                        limit: shared.limits.max_connections,
+                    });
+                }
+            }
+            queue
+                .try_send(message)
+                .expect("a new queue has room for one message");
+            // Spawned under the table lock: shutdown closes the table before
+            // it waits for the tasks, so this task is always waited for.
+            let Some(events) = shared.events() else {
+                table.remove_pending(&(dest.transport, dest.remote));
+                return Err(TransportError::ShutDown);
+            };
+            events.spawn_connect(shared, *dest, queue, rx);
+            return Ok(());
+        }
+    };
+    match queue.try_send(message) {
+        Ok(()) => Ok(()),
+        Err(TrySendError::Full(_)) => {
+            bump(&shared.counters.drops.send_queue_full);
+            Err(TransportError::QueueFull {
+                transport: dest.transport,
+                remote: dest.remote,
+            })
+        }
+        // A queue leaves the table before its receiver closes.
+        Err(TrySendError::Closed(_)) => Err(TransportError::Send {
+            transport: dest.transport,
+            remote: dest.remote,
+            source: io::ErrorKind::NotConnected.into(),
+        }),
+    }
+}
+
+/// Connects to `dest`, then runs the new flow; on failure reports every
+/// message queued for it.
+pub(crate) async fn connect_and_run<H: InboundHandler>(
+    shared: Arc<Shared>,
+    handler: Arc<H>,
+    dest: Destination,
+    queue: Queue,
+    mut rx: mpsc::Receiver<Outbound>,
+) {
+    let key: RemoteKey = (dest.transport, dest.remote);
+    let connected = tokio::select! {
+        connected = connect(&dest, shared.limits.tcp_connect_timeout) => connected,
+        () = shared.shutdown.cancelled() => Err(shutting_down()),
+    };
+    let (stream, local) = match connected.and_then(|stream| Ok((stream.local_addr()?, stream))) {
+        Ok((local, stream)) => (stream, local),
+        Err(error) => {
+            shared.flows().remove_pending(&key);
+            bump(&shared.counters.drops.connect_failures);
+            tracing::debug!(remote = %dest.remote, %error, "outbound connection failed");
+            let unsent = take_unsent(&shared, &mut rx, None);
+            report_unsent(&*handler, unsent, error);
+            return;
+        }
+    };
+    let peer = Peer {
+        transport: dest.transport,
+        remote: dest.remote,
+        local,
+        flow: Some(next_flow_id()),
+    };
+    let close = shared.shutdown.child_token();
+    if shared.flows().promote(&key, peer, close.clone()).is_err() {
+        let unsent = take_unsent(&shared, &mut rx, None);
+        report_unsent(&*handler, unsent, shutting_down());
+        return;
+    }
+    bump(&shared.counters.traffic.flows_connected);
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let new_flow = NewFlow {
+        peer,
+        queue,
+        rx,
+        close,
+    };
+    connection::run(shared, handler, new_flow, reader, writer).await;
+}
+
+fn shutting_down() -> io::Error {
+    io::Error::new(io::ErrorKind::Interrupted, "transports shutting down")
+}
+
+/// Opens a connection to `dest.remote`, from the IP of `dest.local` when that
+/// can reach it (a specific address of the same family, loopback only towards
+/// loopback), so the connection leaves from the address the peer knows.
+async fn connect(dest: &Destination, timeout: Duration) -> io::Result<TcpStream> {
+    let socket = if dest.remote.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    let remote_ip = dest.remote.ip();
+    let source = dest.local.map(|local| local.ip()).filter(|ip| {
+        !ip.is_unspecified()
+            && ip.is_ipv4() == remote_ip.is_ipv4()
+            && ip.is_loopback() == remote_ip.is_loopback()
+    });
+    if let Some(ip) = source {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    match tokio::time::timeout(timeout, socket.connect(dest.remote)).await {
+        Ok(connected) => connected,
+        Err(_elapsed) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "connection attempt timed out",
+        )),
+    }
+}

@@ -1,0 +1,190 @@
+//! The [`Transports`] handle: start, send, inspect, shut down.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use bytes::Bytes;
+use sb_sip_message::{Destination, FlowId, Peer, Transport};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::bind::{BoundSocket, bind_all};
+use crate::config::TransportConfig;
+use crate::error::TransportError;
+use crate::flows::FlowTable;
+use crate::handler::InboundHandler;
+use crate::shared::{Events, HandlerEvents, Limits, Shared};
+use crate::stats::{Counters, TransportStats};
+use crate::udp::UdpEndpoint;
+use crate::{tcp, udp};
+
+/// The running transports: a cheap, cloneable handle. Every clone refers to the
+/// same sockets and connections; [`Transports::shutdown`] on any of them stops
+/// everything. Dropping every handle does not: the listeners keep running
+/// until shutdown.
+#[derive(Clone)]
+pub struct Transports {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Transports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transports")
+            .field("local_addrs", &self.shared.local_addrs)
+            .field("shut_down", &self.shared.shutdown.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transports {
+    /// Binds every listener of `config` and starts receiving; inbound traffic
+    /// and connection events go to `handler`. Must run inside a tokio runtime,
+    /// whose handle later runs every task the transports spawn.
+    pub async fn start<H: InboundHandler>(
+        config: TransportConfig,
+        handler: Arc<H>,
+    ) -> Result<Transports, TransportError> {
+        let bound = bind_all(&config)?;
+        let mut udp_endpoints = Vec::new();
+        let mut tcp_listeners = Vec::new();
+        let mut local_addrs = Vec::with_capacity(bound.len());
+        for (socket, listener) in bound.into_iter().zip(&config.listeners) {
+            let bind_error = |source| TransportError::Bind {
+                transport: listener.transport,
+                addr: listener.addr,
+                source,
+            };
+            match socket {
+                BoundSocket::Udp(socket) => {
+                    let local = socket.local_addr().map_err(bind_error)?;
+                    let socket = UdpSocket::from_std(socket).map_err(bind_error)?;
+                    local_addrs.push((Transport::Udp, local));
+                    udp_endpoints.push(UdpEndpoint {
+                        local,
+                        socket: Arc::new(socket),
+                    });
+                }
+                BoundSocket::Tcp(listener) => {
+                    let local = listener.local_addr().map_err(bind_error)?;
+                    let listener = TcpListener::from_std(listener).map_err(bind_error)?;
+                    local_addrs.push((Transport::Tcp, local));
+                    tcp_listeners.push(listener);
+                }
+            }
+        }
+        let events: Arc<dyn Events> = Arc::new(HandlerEvents {
+            handler: handler.clone(),
+        });
+        let shared = Arc::new(Shared {
+            limits: Limits {
+                max_udp_message: config.max_udp_message,
+                max_stream_message: config.max_stream_message,
+                tcp_idle_timeout: config.tcp_idle_timeout,
+                tcp_connect_timeout: config.tcp_connect_timeout,
+                max_connections: config.max_connections,
+            },
+            local_addrs,
+            udp: RwLock::new(udp_endpoints.clone()),
+            flows: Mutex::new(FlowTable::new(config.max_connections)),
+            counters: Counters::default(),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            runtime: Handle::current(),
+            events: Mutex::new(Some(events)),
+            udp_backlog: AtomicUsize::new(0),
+        });
+        for endpoint in udp_endpoints {
+            let receive = udp::receive(shared.clone(), handler.clone(), endpoint);
+            let shutdown = shared.shutdown.clone();
+            shared.tasks.spawn_on(
+                async move {
+                    tokio::select! {
+                        () = receive => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                },
+                &shared.runtime,
+            );
+        }
+        for listener in tcp_listeners {
+            let task = tcp::accept_loop(shared.clone(), handler.clone(), listener);
+            shared.tasks.spawn_on(task, &shared.runtime);
+        }
+        tracing::info!(listeners = ?shared.local_addrs, "SIP transports started");
+        Ok(Transports { shared })
+    }
+
+    /// Sends one message without waiting. UDP sends right away (falling back
+    /// to a task if the socket would block); a connection-oriented destination
+    /// goes to the queue of `dest.flow`, else of an open connection to
+    /// `dest.remote`, else of a new connection (TCP only). `Ok` means accepted:
+    /// a later failure is reported through
+    /// [`InboundHandler::on_send_failed`].
+    pub fn send(&self, dest: &Destination, payload: Bytes) -> Result<(), TransportError> {
+        if self.shared.shutdown.is_cancelled() {
+            return Err(TransportError::ShutDown);
+        }
+        match dest.transport {
+            Transport::Udp => udp::send(&self.shared, dest, payload),
+            _ => tcp::send(&self.shared, dest, payload),
+        }
+    }
+
+    /// The actual bound addresses of the listeners, in configuration order.
+    pub fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
+        self.shared.local_addrs.clone()
+    }
+
+    /// Whether `flow` is open, and what it is.
+    pub fn flow_peer(&self, flow: FlowId) -> Option<Peer> {
+        self.shared.flows().peer(flow)
+    }
+
+    /// Closes `flow` (no-op when it is not open). It leaves the table at once;
+    /// [`InboundHandler::on_flow_closed`] follows when its task has closed the
+    /// socket, and messages still queued are reported as failed.
+    pub fn close_flow(&self, flow: FlowId) {
+        self.shared.flows().close_flow(flow);
+    }
+
+    /// Stops the listeners, closes every connection (each reported through
+    /// [`InboundHandler::on_flow_closed`]) and returns once every task has
+    /// ended and every socket is released. Later sends fail with
+    /// [`TransportError::ShutDown`].
+    pub async fn shutdown(&self) {
+        let shared = &self.shared;
+        shared.shutdown.cancel();
+        // After this, no send can start a task (they do so under this lock).
+        shared.flows().close();
+        // Waits for UDP sends holding the read lock, which may spawn a
+        // fallback task, then releases the sockets once their tasks end.
+        shared
+            .udp
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        shared.tasks.close();
+        shared.tasks.wait().await;
+        // Breaks the reference cycle when the handler holds a `Transports`.
+        shared
+            .events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        tracing::info!("SIP transports shut down");
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> TransportStats {
+        let counters = &self.shared.counters;
+        TransportStats {
+            traffic: counters.traffic.snapshot(),
+            flows_open: self.shared.flows().open_count() as u64,
+            drops: counters.drops.snapshot(),
+        }
+    }
+}
