@@ -1,0 +1,147 @@
+//! The store contract: every test is written once and run against SQLite (a temporary
+//! file) and PostgreSQL (`SWITCHBOARD_TEST_POSTGRES_URL`, or a throwaway cluster started by
+//! `sb_store::testing`; without PostgreSQL binaries these tests fail, they never skip).
+
+use sb_store::{BindingRecord, Ha1Md5, Ha1Sha256, NewUser, Store, StoreOptions};
+
+#[path = "contract/bindings.rs"]
+mod bindings;
+#[path = "contract/users.rs"]
+mod users;
+
+/// A fixed wall-clock instant for binding times (unix ms).
+const NOW: i64 = 1_700_000_000_000;
+
+/// One database under test.
+struct Harness {
+    url: String,
+}
+
+impl Harness {
+    /// A connected, migrated store.
+    async fn open(&self) -> Store {
+        let store = self.open_unmigrated().await;
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    async fn open_unmigrated(&self) -> Store {
+        Store::connect(&self.url, StoreOptions::default())
+            .await
+            .expect("connect")
+    }
+
+    /// One integer from a raw query, outside the store API.
+    async fn scalar(&self, sql: &'static str) -> i64 {
+        if self.url.starts_with("sqlite") {
+            let pool = sqlx::SqlitePool::connect(&self.url)
+                .await
+                .expect("raw sqlite");
+            let value = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql);
+            pool.close().await;
+            value
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url)
+                .await
+                .expect("raw postgres");
+            let value = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql);
+            pool.close().await;
+            value
+        }
+    }
+}
+
+/// Instantiates each listed `module::test` (an `async fn(&Harness)`) once per backend, as
+/// `sqlite::test` and `postgres::test`.
+macro_rules! contract {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = sb_store::testing::SqliteDatabase::new();
+                    let harness = crate::Harness { url: db.url().to_owned() };
+                    crate::$module::$name(&harness).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = sb_store::testing::PostgresDatabase::create().await;
+                    let harness = crate::Harness { url: db.url().to_owned() };
+                    crate::$module::$name(&harness).await;
+                    db.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    users::migrations_are_idempotent,
+    users::backend_matches_url,
+    users::user_crud,
+    users::duplicate_user_is_a_conflict,
+    users::domain_is_case_insensitive,
+    users::credentials_lookup,
+    users::generation_bumps_on_each_change_and_only_then,
+    users::generation_sees_other_connections,
+    users::list_users_filters_and_pages,
+    users::domains_of_users_are_listed,
+    bindings::binding_batch_upsert_overwrite_remove_remove_aor,
+    bindings::binding_fields_round_trip,
+    bindings::binding_batch_is_atomic,
+    bindings::load_skips_expired_bindings,
+    bindings::purge_expired_bindings,
+    bindings::big_batch_of_5000_upserts,
+);
+
+fn md5(fill: char) -> Ha1Md5 {
+    Ha1Md5::from_hex(&fill.to_string().repeat(32)).expect("hex")
+}
+
+fn sha(fill: char) -> Ha1Sha256 {
+    Ha1Sha256::from_hex(&fill.to_string().repeat(64)).expect("hex")
+}
+
+fn new_user(username: &str, domain: &str) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        domain: domain.to_owned(),
+        display_name: None,
+        ha1_md5: md5('1'),
+        ha1_sha256: sha('2'),
+        enabled: true,
+    }
+}
+
+fn binding(aor: &str, id: &str, expires_at_unix_ms: i64) -> BindingRecord {
+    BindingRecord {
+        aor: aor.to_owned(),
+        binding_id: id.to_owned(),
+        contact: format!("<sip:{id}@192.0.2.10:5060;transport=udp>"),
+        instance: None,
+        reg_id: None,
+        q: None,
+        call_id: format!("{id}-call@192.0.2.10"),
+        cseq: 1,
+        expires_at_unix_ms,
+        transport: "udp".to_owned(),
+        source: "192.0.2.10:5060".to_owned(),
+        local: "192.0.2.1:5060".to_owned(),
+        user_agent: None,
+        path: None,
+        node: None,
+        updated_at_unix_ms: NOW,
+    }
+}
+
+fn keys(records: &[BindingRecord]) -> Vec<(&str, &str)> {
+    records
+        .iter()
+        .map(|r| (r.aor.as_str(), r.binding_id.as_str()))
+        .collect()
+}
