@@ -1,0 +1,131 @@
+//! Effects: the asynchronous work the switch asks its driver to do, and the
+//! results fed back (DESIGN §3). The switch never waits: it emits an effect with
+//! a token, keeps going, and resumes when the result arrives (or answers 503
+//! when it does not arrive in time).
+
+use std::fmt;
+
+use sb_sip_auth::Ha1;
+use sb_sip_message::{Aor, ByteStr, CallId, Transport};
+
+/// Identifies one effect so its result can be matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EffectToken(pub u64);
+
+impl fmt::Display for EffectToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "effect-{}", self.0)
+    }
+}
+
+/// The identity of one binding within its address of record: `inst:<urn>:<reg-id>`
+/// for RFC 5626 contacts, `inst:<urn>` for an instance without reg-id, otherwise
+/// `uri:<contact URI>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BindingId(pub ByteStr);
+
+impl fmt::Display for BindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A unit of asynchronous work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Look up a user's digest credentials; answer with
+    /// [`EffectResult::Credentials`] (or [`EffectResult::Failed`]).
+    FetchCredentials {
+        /// User name (the digest `username`).
+        username: ByteStr,
+        /// Domain (the realm).
+        domain: ByteStr,
+    },
+    /// Store (insert or replace) a binding. Written behind: no result is expected.
+    PersistBinding(Box<BindingRecord>),
+    /// Delete a binding. No result is expected.
+    RemoveBinding {
+        /// Its address of record.
+        aor: Aor,
+        /// Its identity.
+        binding_id: BindingId,
+    },
+}
+
+impl Effect {
+    /// Whether the switch waits for a result of this effect.
+    pub fn expects_result(&self) -> bool {
+        matches!(self, Effect::FetchCredentials { .. })
+    }
+}
+
+/// The outcome of an effect that expects one.
+#[derive(Debug, Clone)]
+pub enum EffectResult {
+    /// Credentials of the user, `None` when there is no such user.
+    Credentials(Option<StoredCredentials>),
+    /// The work failed (database unavailable…); `reason` is for the log.
+    Failed {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// A user's stored secrets: HA1 per algorithm for realm = the user's domain.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredCredentials {
+    /// HA1 for MD5, when stored.
+    pub ha1_md5: Option<Ha1>,
+    /// HA1 for SHA-256, when stored.
+    pub ha1_sha256: Option<Ha1>,
+    /// A disabled user cannot authenticate.
+    pub enabled: bool,
+}
+
+impl fmt::Debug for StoredCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredCredentials")
+            .field("ha1_md5", &self.ha1_md5.as_ref().map(|_| "<redacted>"))
+            .field(
+                "ha1_sha256",
+                &self.ha1_sha256.as_ref().map(|_| "<redacted>"),
+            )
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+/// A binding as persisted: everything needed to restore it after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingRecord {
+    /// Address of record.
+    pub aor: Aor,
+    /// Identity within the AOR.
+    pub binding_id: BindingId,
+    /// The Contact value (name-addr with its parameters, without `expires`).
+    pub contact: String,
+    /// RFC 5626 `+sip.instance` (without quotes and brackets).
+    pub instance: Option<String>,
+    /// RFC 5626 `reg-id`.
+    pub reg_id: Option<u32>,
+    /// `q` in thousandths.
+    pub q: Option<u16>,
+    /// Call-ID of the registering request.
+    pub call_id: CallId,
+    /// CSeq number of the registering request.
+    pub cseq: u32,
+    /// Expiry, wall clock, Unix milliseconds.
+    pub expires_unix_ms: u64,
+    /// Transport the REGISTER arrived on.
+    pub transport: Transport,
+    /// Where it came from (the address requests to this contact are sent to).
+    pub source: std::net::SocketAddr,
+    /// The local address it arrived at.
+    pub local: std::net::SocketAddr,
+    /// `User-Agent` of the registering device.
+    pub user_agent: Option<String>,
+    /// RFC 3327 Path values, comma-separated, in order.
+    pub path: Option<String>,
+    /// When the binding was last written, Unix milliseconds.
+    pub updated_unix_ms: u64,
+}
