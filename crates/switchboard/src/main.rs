@@ -1,1 +1,288 @@
-fn main() {}
+//! The `switchboard` binary: command-line parsing, logging and signals. All
+//! behaviour lives in `sb-server`; this file only wires the CLI to it.
+
+// Printing results for the operator is this binary's job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sb_server::Config;
+use sb_server::users::{UserAdmin, UserSummary};
+
+/// Switchboard: SIP softswitch and WebRTC gateway.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). Without it the built-in defaults apply:
+    /// SIP on UDP and TCP port 5060, domain `localhost`, database
+    /// `./switchboard.db`.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "SWITCHBOARD_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server until SIGINT or SIGTERM.
+    Serve,
+    /// Validate the configuration; exits non-zero with the reason on any problem.
+    Check,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage SIP users.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user.
+    Add {
+        /// User name (the user part of the address, e.g. `alice`).
+        name: String,
+        /// Domain (defaults to the first configured domain).
+        #[arg(long)]
+        domain: Option<String>,
+        /// Password. Prefer --password-stdin: arguments are visible to other
+        /// local users.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Display name.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Add many users at once: one `NAME PASSWORD` per line on standard input
+    /// (the password is the rest of the line); existing users are skipped.
+    Import {
+        /// Domain of every imported user (defaults to the first configured domain).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// List users.
+    List {
+        /// Only this domain.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Delete a user (and the user's registrations).
+    Del {
+        /// User name.
+        name: String,
+        /// Domain (defaults to the first configured domain).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Change a user's password.
+    Passwd {
+        /// User name.
+        name: String,
+        /// Domain (defaults to the first configured domain).
+        #[arg(long)]
+        domain: Option<String>,
+        /// New password.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the new password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("switchboard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Command::Check = cli.command {
+        let origin = cli.config.as_ref().map_or_else(
+            || "built-in defaults".to_owned(),
+            |p| p.display().to_string(),
+        );
+        println!("{origin}: configuration is valid");
+        return Ok(ExitCode::SUCCESS);
+    }
+    init_logging(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("switchboard")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Check => unreachable!("handled before the runtime starts"),
+            Command::Serve => serve(config).await,
+            Command::Migrate => {
+                sb_server::migrate(&config).await?;
+                println!("database {} is up to date", config.database.url);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::User { action } => user(config, action).await,
+        }
+    })
+}
+
+async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let server = sb_server::Server::start(config).await?;
+    let listening: Vec<String> = server
+        .sip_addresses()
+        .iter()
+        .map(|(t, a)| format!("{}:{a}", t.as_str().to_ascii_lowercase()))
+        .collect();
+    println!(
+        "switchboard {} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        listening.join(" ")
+    );
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    server.shutdown().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+async fn user(config: Config, action: UserCommand) -> anyhow::Result<ExitCode> {
+    let admin = UserAdmin::open(&config).await?;
+    let domain_or_default = |d: Option<String>| d.unwrap_or_else(|| config.sip.domains[0].clone());
+    match action {
+        UserCommand::Add {
+            name,
+            domain,
+            password,
+            password_stdin,
+            display_name,
+        } => {
+            let domain = domain_or_default(domain);
+            let password = read_password(password, password_stdin)?;
+            admin
+                .add(&name, &domain, &password, display_name.as_deref())
+                .await?;
+            println!("added {name}@{domain}");
+        }
+        UserCommand::Import { domain } => {
+            let domain = domain_or_default(domain);
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read standard input")?;
+            let mut entries = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((name, password)) = line.split_once(char::is_whitespace) else {
+                    anyhow::bail!("line {}: expected `NAME PASSWORD`", i + 1);
+                };
+                entries.push((name.to_owned(), password.trim().to_owned()));
+            }
+            let (added, skipped) = admin.import(&domain, &entries).await?;
+            println!("imported {added} users into {domain} ({skipped} already existed)");
+        }
+        UserCommand::List { domain } => {
+            let users = admin.list(domain.as_deref()).await?;
+            print_users(&users);
+        }
+        UserCommand::Del { name, domain } => {
+            let domain = domain_or_default(domain);
+            admin.delete(&name, &domain).await?;
+            println!("deleted {name}@{domain}");
+        }
+        UserCommand::Passwd {
+            name,
+            domain,
+            password,
+            password_stdin,
+        } => {
+            let domain = domain_or_default(domain);
+            let password = read_password(password, password_stdin)?;
+            admin.set_password(&name, &domain, &password).await?;
+            println!("password of {name}@{domain} changed");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<String> {
+    let password = match (given, stdin) {
+        (Some(p), _) => p,
+        (None, true) => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the password from standard input")?;
+            s.trim_end_matches(['\r', '\n']).to_owned()
+        }
+        (None, false) => anyhow::bail!("give --password or --password-stdin"),
+    };
+    if password.is_empty() {
+        anyhow::bail!("the password must not be empty");
+    }
+    Ok(password)
+}
+
+fn print_users(users: &[UserSummary]) {
+    println!("{:<32} {:<8} DISPLAY NAME", "USER", "ENABLED");
+    for u in users {
+        println!(
+            "{:<32} {:<8} {}",
+            format!("{}@{}", u.username, u.domain),
+            if u.enabled { "yes" } else { "no" },
+            u.display_name.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => EnvFilter::try_new(v),
+        _ => EnvFilter::try_new(&config.log.level),
+    }
+    .context("invalid log filter")?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Mapping between the switch's plain records and the store's rows, and from
+//! the configuration file to the switch's policy.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sb_sip_auth::Algorithm;
+use sb_sip_message::{Aor, ByteStr, CallId, Transport};
+use sb_sip_transaction::TimerConfig;
+use sb_store::BindingRecord as StoredBinding;
+use sb_switch::{AuthPolicy, BindingId, BindingRecord, RegistrarPolicy, SwitchConfig};
+
+use crate::Config;
+
+pub(crate) fn to_store_binding(r: &BindingRecord) -> StoredBinding {
+    StoredBinding {
+        aor: r.aor.to_string(),
+        binding_id: r.binding_id.to_string(),
+        contact: r.contact.clone(),
+        instance: r.instance.clone(),
+        reg_id: r.reg_id,
+        q: r.q,
+        call_id: r.call_id.to_string(),
+        cseq: r.cseq,
+        expires_at_unix_ms: unix_ms_i64(r.expires_unix_ms),
+        transport: r.transport.as_str().to_owned(),
+        source: r.source.to_string(),
+        local: r.local.to_string(),
+        user_agent: r.user_agent.clone(),
+        path: r.path.clone(),
+        node: None,
+        updated_at_unix_ms: unix_ms_i64(r.updated_unix_ms),
+    }
+}
+
+/// A stored row back into the switch's record; `None` (with a warning) for a
+/// row this version cannot interpret.
+pub(crate) fn from_store_binding(s: &StoredBinding) -> Option<BindingRecord> {
+    let parsed = (|| -> anyhow::Result<BindingRecord> {
+        Ok(BindingRecord {
+            aor: Aor(ByteStr::from(s.aor.as_str())),
+            binding_id: BindingId(ByteStr::from(s.binding_id.as_str())),
+            contact: s.contact.clone(),
+            instance: s.instance.clone(),
+            reg_id: s.reg_id,
+            q: s.q,
+            call_id: CallId::from(s.call_id.as_str()),
+            cseq: s.cseq,
+            expires_unix_ms: u64::try_from(s.expires_at_unix_ms)?,
+            transport: s
+                .transport
+                .parse::<Transport>()
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            source: s.source.parse().context("source")?,
+            local: s.local.parse().context("local")?,
+            user_agent: s.user_agent.clone(),
+            path: s.path.clone(),
+            updated_unix_ms: u64::try_from(s.updated_at_unix_ms)?,
+        })
+    })();
+    match parsed {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(aor = %s.aor, binding = %s.binding_id, error = %e, "skipping unreadable stored binding");
+            None
+        }
+    }
+}
+
+fn unix_ms_i64(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// The switch's configuration from the file's, the domains found in the
+/// database, the server's addresses and fresh randomness.
+pub(crate) fn switch_config(
+    config: &Config,
+    local_ips: Vec<IpAddr>,
+    nonce_secret: [u8; 32],
+    seed: u64,
+) -> SwitchConfig {
+    let algorithms = config
+        .auth
+        .algorithms
+        .iter()
+        .map(|a| {
+            a.parse::<Algorithm>()
+                .expect("validated with the configuration")
+        })
+        .collect();
+    SwitchConfig {
+        domains: config
+            .sip
+            .domains
+            .iter()
+            .map(|d| d.to_ascii_lowercase())
+            .collect(),
+        local_ips,
+        server_header: Some(config.sip.server_header.clone()).filter(|s| !s.is_empty()),
+        timers: TimerConfig {
+            t1: config.sip.t1,
+            t2: config.sip.t2,
+            t4: config.sip.t4,
+        },
+        registrar: RegistrarPolicy {
+            min_expires: config.registrar.min_expires,
+            max_expires: config.registrar.max_expires,
+            default_expires: config.registrar.default_expires,
+            max_contacts: config.registrar.max_contacts,
+        },
+        auth: AuthPolicy {
+            algorithms,
+            nonce_lifetime: config.auth.nonce_lifetime,
+            nonce_secret,
+            credential_cache: config.auth.credential_cache,
+            effect_timeout: Duration::from_secs(2),
+        },
+        seed,
+    }
+}

@@ -1,0 +1,146 @@
+//! Runs the switch's effects: credential lookups as short tasks whose results go
+//! back to the switch, and binding changes through the write-behind batcher,
+//! which coalesces them per binding and commits one transaction per interval.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sb_sip_auth::{Algorithm, Ha1};
+use sb_store::{BindingChange as StoredChange, Store};
+use sb_switch::{Effect, EffectResult, EffectToken, StoredCredentials};
+use tokio::sync::mpsc;
+
+use crate::convert::to_store_binding;
+
+/// Dispatches effects without blocking the switch task.
+#[derive(Debug, Clone)]
+pub(crate) struct EffectExecutor {
+    store: Store,
+    results: mpsc::Sender<(EffectToken, EffectResult)>,
+    write_behind: mpsc::UnboundedSender<StoredChange>,
+}
+
+impl EffectExecutor {
+    pub(crate) fn new(
+        store: Store,
+        results: mpsc::Sender<(EffectToken, EffectResult)>,
+        write_behind: mpsc::UnboundedSender<StoredChange>,
+    ) -> Self {
+        EffectExecutor {
+            store,
+            results,
+            write_behind,
+        }
+    }
+
+    pub(crate) fn run(&self, token: EffectToken, effect: Effect) {
+        match effect {
+            Effect::FetchCredentials { username, domain } => {
+                let store = self.store.clone();
+                let results = self.results.clone();
+                tokio::spawn(async move {
+                    let result = match store.credentials(&username, &domain).await {
+                        Ok(found) => EffectResult::Credentials(found.map(|c| StoredCredentials {
+                            ha1_md5: Ha1::from_hex(Algorithm::Md5, c.ha1_md5.as_hex()).ok(),
+                            ha1_sha256:
+                                Ha1::from_hex(Algorithm::Sha256, c.ha1_sha256.as_hex()).ok(),
+                            enabled: c.enabled,
+                        })),
+                        Err(e) => EffectResult::Failed {
+                            reason: e.to_string(),
+                        },
+                    };
+                    let _ = results.send((token, result)).await;
+                });
+            }
+            Effect::PersistBinding(record) => {
+                let _ = self
+                    .write_behind
+                    .send(StoredChange::Upsert(to_store_binding(&record)));
+            }
+            Effect::RemoveBinding { aor, binding_id } => {
+                let _ = self.write_behind.send(StoredChange::Remove {
+                    aor: aor.to_string(),
+                    binding_id: binding_id.to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// Collects binding changes, keeps the last one per binding, and commits them
+/// every `interval` in one transaction. Returns (after a final flush) when the
+/// channel closes. A failed commit is retried at the next tick with any newer
+/// changes merged in.
+pub(crate) async fn write_behind(
+    store: Store,
+    mut changes: mpsc::UnboundedReceiver<StoredChange>,
+    interval: Duration,
+) {
+    let mut pending: HashMap<(String, String), StoredChange> = HashMap::new();
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            change = changes.recv() => match change {
+                Some(c) => add(&mut pending, &mut order, c),
+                None => break,
+            },
+            _ = tick.tick() => flush(&store, &mut pending, &mut order).await,
+        }
+    }
+    while let Ok(c) = changes.try_recv() {
+        add(&mut pending, &mut order, c);
+    }
+    flush(&store, &mut pending, &mut order).await;
+    if !pending.is_empty() {
+        tracing::error!(
+            lost = pending.len(),
+            "binding changes could not be written at shutdown"
+        );
+    }
+}
+
+fn key_of(c: &StoredChange) -> (String, String) {
+    match c {
+        StoredChange::Upsert(b) => (b.aor.clone(), b.binding_id.clone()),
+        StoredChange::Remove { aor, binding_id } => (aor.clone(), binding_id.clone()),
+        StoredChange::RemoveAor { aor } => (aor.clone(), String::new()),
+    }
+}
+
+fn add(
+    pending: &mut HashMap<(String, String), StoredChange>,
+    order: &mut Vec<(String, String)>,
+    change: StoredChange,
+) {
+    let key = key_of(&change);
+    if pending.insert(key.clone(), change).is_none() {
+        order.push(key);
+    }
+}
+
+async fn flush(
+    store: &Store,
+    pending: &mut HashMap<(String, String), StoredChange>,
+    order: &mut Vec<(String, String)>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let batch: Vec<StoredChange> = order
+        .iter()
+        .filter_map(|k| pending.get(k).cloned())
+        .collect();
+    match store.apply_binding_changes(&batch).await {
+        Ok(()) => {
+            tracing::debug!(changes = batch.len(), "bindings written");
+            pending.clear();
+            order.clear();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, changes = batch.len(), "writing bindings failed; will retry")
+        }
+    }
+}

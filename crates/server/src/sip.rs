@@ -1,0 +1,169 @@
+//! The SIP driver task: owns the [`Switch`], feeds it inbound messages, effect
+//! results and timeouts, and after every input drains its outputs — transmits to
+//! the transports, effects to the executor, events to the log.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use sb_sip_transport::Transports;
+use sb_switch::{EffectResult, EffectToken, Switch, SwitchEvent};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::effects::EffectExecutor;
+use crate::inbound::SwitchInput;
+
+/// Requests from the rest of the server to the switch task.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Users changed in the database: reload served domains, forget cached
+    /// credentials.
+    UsersChanged { domains: Vec<String> },
+    /// Stop after draining; the switch is handed back.
+    Stop(oneshot::Sender<Switch>),
+}
+
+/// Inputs handled before outputs are drained again; bounds the latency of
+/// timers and control messages under load.
+const BATCH: usize = 64;
+
+pub(crate) struct SwitchTask {
+    pub(crate) switch: Switch,
+    pub(crate) inbound: mpsc::Receiver<SwitchInput>,
+    pub(crate) results: mpsc::Receiver<(EffectToken, EffectResult)>,
+    pub(crate) control: mpsc::Receiver<Control>,
+    pub(crate) transports: Transports,
+    pub(crate) effects: EffectExecutor,
+}
+
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl SwitchTask {
+    pub(crate) async fn run(mut self) {
+        let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365);
+        let sleep = tokio::time::sleep_until(far);
+        tokio::pin!(sleep);
+        loop {
+            let deadline = self.switch.poll_timeout().map(|(at, _)| at);
+            let target = deadline.map_or(far, tokio::time::Instant::from_std);
+            if sleep.deadline() != target {
+                sleep.as_mut().reset(target);
+            }
+            tokio::select! {
+                biased;
+                control = self.control.recv() => match control {
+                    Some(Control::UsersChanged { domains }) => {
+                        self.switch.set_user_domains(domains);
+                        self.switch.invalidate_credentials();
+                    }
+                    Some(Control::Stop(done)) => {
+                        self.flush();
+                        let _ = done.send(self.switch);
+                        return;
+                    }
+                    None => return,
+                },
+                result = self.results.recv() => {
+                    if let Some((token, result)) = result {
+                        self.switch.handle_effect_result(Instant::now(), unix_ms(), token, result);
+                    }
+                }
+                input = self.inbound.recv() => {
+                    let Some(input) = input else { return };
+                    self.handle(input);
+                    self.flush();
+                    for _ in 1..BATCH {
+                        match self.inbound.try_recv() {
+                            Ok(input) => {
+                                self.handle(input);
+                                self.flush();
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = &mut sleep, if deadline.is_some() => {
+                    self.switch.handle_timeout(Instant::now(), unix_ms());
+                }
+            }
+            self.flush();
+        }
+    }
+
+    fn handle(&mut self, input: SwitchInput) {
+        let now = Instant::now();
+        match input {
+            SwitchInput::Message { message, peer } => {
+                self.switch.handle_inbound(now, unix_ms(), message, peer);
+            }
+            SwitchInput::Malformed {
+                payload,
+                peer,
+                error,
+            } => self.switch.handle_malformed(now, &payload, peer, &error),
+            SwitchInput::FlowClosed { flow } => self.switch.handle_flow_closed(now, flow),
+            SwitchInput::SendFailed { dest } => self.switch.handle_transport_error(now, &dest),
+        }
+    }
+
+    /// Drains every output of the switch. A transmit that fails at once is fed
+    /// back as a transport error, which may produce more outputs.
+    fn flush(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(t) = self.switch.poll_transmit() {
+                progressed = true;
+                if let Err(e) = self.transports.send(&t.dest, t.payload) {
+                    tracing::debug!(dest = ?t.dest, error = %e, "send failed");
+                    self.switch.handle_transport_error(Instant::now(), &t.dest);
+                }
+            }
+            while let Some((token, effect)) = self.switch.poll_effect() {
+                progressed = true;
+                self.effects.run(token, effect);
+            }
+            while let Some(event) = self.switch.poll_event() {
+                progressed = true;
+                log_event(&event);
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+}
+
+fn log_event(event: &SwitchEvent) {
+    match event {
+        SwitchEvent::Registered {
+            aor,
+            contact,
+            expires,
+        } => {
+            tracing::debug!(%aor, %contact, expires, "registered");
+        }
+        SwitchEvent::Unregistered {
+            aor,
+            contact,
+            reason,
+        } => {
+            tracing::debug!(%aor, %contact, ?reason, "binding removed");
+        }
+        SwitchEvent::AuthFailed { peer, username } => {
+            tracing::info!(source = %peer.remote, transport = %peer.transport, username = %username, "authentication failed");
+        }
+        SwitchEvent::Malformed {
+            peer,
+            reason,
+            answered,
+        } => {
+            tracing::debug!(source = %peer.remote, %reason, answered, "malformed message");
+        }
+        SwitchEvent::EffectFailed { reason } => {
+            tracing::warn!(%reason, "database lookup failed");
+        }
+    }
+}
