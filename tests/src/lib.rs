@@ -1,1 +1,340 @@
-//! placeholder
+//! End-to-end test support: starts the real `switchboard` binary on loopback
+//! with a throwaway configuration and database, and runs real SIP tools
+//! (SIPp) against it.
+//!
+//! Owns: process management for the server and the tools (every process a
+//! test starts is stopped by the test, by its own pid, also when the test
+//! fails), free-port selection on 127.0.0.1, scenario paths.
+//!
+//! Must not: link the server's crates — tests see the binary exactly as a user
+//! does.
+//!
+//! The binary is found through `SWITCHBOARD_BIN`, or next to the test
+//! executable in the cargo target directory; build it first
+//! (`cargo build --bins`, which the test command does).
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+/// The `switchboard` binary under test.
+pub fn switchboard_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("SWITCHBOARD_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/switchboard
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let bin = profile_dir.join("switchboard");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first with `cargo build --bins` (the test command .ci/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Directory of the SIPp scenarios.
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1 (at the time of the call).
+pub fn free_port() -> u16 {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+        let port = udp.local_addr().expect("local addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1");
+}
+
+/// A running server with its own directory (config, database).
+#[derive(Debug)]
+pub struct Server {
+    child: Option<Child>,
+    /// The directory holding `switchboard.toml` and the database.
+    pub dir: PathBuf,
+    /// The configuration file.
+    pub config: PathBuf,
+    /// The SIP address (UDP and TCP share it).
+    pub sip: SocketAddr,
+    log: mpsc::Receiver<String>,
+    _tmp: Option<TempDir>,
+}
+
+/// The configuration for a server on 127.0.0.1 with a SQLite file in `dir`.
+/// `extra` is appended (TOML tables that the defaults do not set).
+pub fn config_text(dir: &Path, port: u16, extra_sip: &str, extra: &str) -> String {
+    format!(
+        "[sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\n\
+         domains = [\"example.test\"]\n{extra_sip}\n\
+         [database]\nurl = \"sqlite://{}\"\nwrite_behind = \"100ms\"\n\
+         [log]\nlevel = \"info,sb_server=debug\"\n{extra}",
+        dir.join("switchboard.db").display()
+    )
+}
+
+impl Server {
+    /// Writes a configuration into a new temporary directory and starts the
+    /// server on a free port.
+    pub fn start(extra_sip: &str, extra: &str) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let port = free_port();
+        std::fs::write(
+            dir.join("switchboard.toml"),
+            config_text(&dir, port, extra_sip, extra),
+        )
+        .expect("write config");
+        let mut s = Server::start_in(&dir);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts the server with the configuration already in `dir`.
+    pub fn start_in(dir: &Path) -> Server {
+        let config = dir.join("switchboard.toml");
+        let mut child = Command::new(switchboard_bin())
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start switchboard");
+        let (tx, rx) = mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        let err = child.stderr.take().expect("stderr");
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                eprintln!("[switchboard] {line}");
+                let _ = tx2.send(line);
+            }
+        });
+        let mut server = Server {
+            child: Some(child),
+            dir: dir.to_path_buf(),
+            config,
+            sip: "127.0.0.1:0".parse().expect("address"),
+            log: rx,
+            _tmp: None,
+        };
+        let line = server
+            .wait_for_line(|l| l.contains(" listening on "), Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("switchboard did not start (see its log above)"));
+        let udp = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("udp:"))
+            .expect("a UDP listener in the ready line");
+        server.sip = udp.parse().expect("listener address");
+        server
+    }
+
+    /// Waits for an output line (stdout or stderr) matching `pred`.
+    pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if pred(&line) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Runs a `switchboard` subcommand with this server's configuration.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        run_cli(&self.config, args)
+    }
+
+    /// Stops the server with SIGTERM (graceful) and waits for it.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        signal(&child, "TERM");
+        child.wait().expect("wait for switchboard")
+    }
+
+    /// Kills the server with SIGKILL (a crash) and waits for it. Returns the
+    /// directory so a new server can start on the same database.
+    pub fn kill9(mut self) -> PathBuf {
+        let mut child = self.child.take().expect("running");
+        signal(&child, "KILL");
+        let _ = child.wait();
+        self.dir.clone()
+    }
+
+    /// Keeps the temporary directory alive beyond this server (for restarts).
+    pub fn take_dir(&mut self) -> Option<TempDir> {
+        self._tmp.take()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{sig} failed");
+}
+
+/// Runs `switchboard --config CONFIG ARGS…`.
+pub fn run_cli(config: &Path, args: &[&str]) -> Output {
+    Command::new(switchboard_bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run switchboard")
+}
+
+/// One SIPp run.
+#[derive(Debug)]
+pub struct Sipp {
+    args: Vec<String>,
+    dir: TempDir,
+}
+
+/// The result of a SIPp run.
+#[derive(Debug)]
+pub struct SippRun {
+    /// Whether SIPp exited 0 (every call succeeded).
+    pub success: bool,
+    /// The exit status.
+    pub status: std::process::ExitStatus,
+    /// Everything SIPp printed.
+    pub output: String,
+    /// The messages SIPp sent and received (`-trace_msg`).
+    pub messages: String,
+    /// The errors SIPp logged (`-trace_err`).
+    pub errors: String,
+}
+
+/// `u1` for UDP, `t1` for TCP (one connection).
+pub fn sipp_transport(tcp: bool) -> &'static str {
+    if tcp { "t1" } else { "u1" }
+}
+
+impl Sipp {
+    /// SIPp with `scenario` against `target`, one call, from 127.0.0.1 on a
+    /// free port.
+    pub fn new(scenario_name: &str, target: SocketAddr, tcp: bool) -> Sipp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let args = vec![
+            "-sf".into(),
+            scenario(scenario_name).display().to_string(),
+            "-t".into(),
+            sipp_transport(tcp).into(),
+            "-i".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+            "-mp".into(),
+            free_port().to_string(),
+            "-cp".into(),
+            free_port().to_string(),
+            "-m".into(),
+            "1".into(),
+            "-timeout".into(),
+            "20s".into(),
+            "-timeout_error".into(),
+            "-nostdin".into(),
+            "-trace_msg".into(),
+            "-message_file".into(),
+            dir.path().join("messages.log").display().to_string(),
+            "-trace_err".into(),
+            "-error_file".into(),
+            dir.path().join("errors.log").display().to_string(),
+            target.to_string(),
+        ];
+        Sipp { args, dir }
+    }
+
+    /// Sets a scenario variable (`[$name]`).
+    pub fn set(self, name: &str, value: &str) -> Sipp {
+        self.prepend(&["-set", name, value])
+    }
+
+    /// Digest credentials for `[authentication]`.
+    pub fn auth(self, user: &str, password: &str) -> Sipp {
+        self.prepend(&["-au", user, "-ap", password])
+    }
+
+    fn prepend(mut self, args: &[&str]) -> Sipp {
+        self.args.splice(0..0, args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// Adds raw SIPp arguments (before the target).
+    pub fn args(mut self, extra: &[&str]) -> Sipp {
+        let at = self.args.len() - 1;
+        for (i, a) in extra.iter().enumerate() {
+            self.args.insert(at + i, (*a).into());
+        }
+        self
+    }
+
+    /// Runs SIPp to completion (bounded by its `-timeout`).
+    pub fn run(self) -> SippRun {
+        let out = Command::new("sipp")
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sipp (install the Debian package sip-tester)");
+        let read =
+            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        let run = SippRun {
+            success: out.status.success(),
+            status: out.status,
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            messages: read("messages.log"),
+            errors: read("errors.log"),
+        };
+        if !run.success {
+            eprintln!(
+                "sipp {:?} failed: {}\n--- errors ---\n{}\n--- messages ---\n{}",
+                self.args, run.status, run.errors, run.messages
+            );
+        }
+        run
+    }
+}
