@@ -2,12 +2,13 @@
 //!
 //! For any input: parsing never panics; a message that parses serializes to
 //! bytes that parse to the same message; typed header values that parse
-//! print in a form that parses to the same value; every URI is equivalent to
-//! itself; the stream framer yields the same messages (and the same error)
-//! however the input is cut into reads.
+//! print in a form that parses to the same value, the same through `Display`
+//! and `WriteSip`; every URI is equivalent to itself; a request that validates
+//! returns the values the typed accessors parse; the stream framer yields the
+//! same messages (and the same error) however the input is cut into reads.
 //!
 //! Run from the repository root (nightly toolchain, cargo-fuzz):
-//! `cargo +nightly fuzz run --fuzz-dir crates/fuzz sip_message -- -max_total_time=600`.
+//! `cargo +nightly fuzz run --sanitizer none --fuzz-dir crates/fuzz sip_message -- -max_total_time=600`.
 //! Seeds are in `corpus/sip_message/seed-*`; every input that ever failed is
 //! replayed by `crates/sip-message/tests/fuzz_regressions.rs`.
 
@@ -16,8 +17,8 @@
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use sb_sip_message::{
-    CSeq, Contact, Frame, HeaderName, Headers, Message, NameAddr, ParseError, StreamFramer, Uri,
-    Via, salvage_headers, validate_request, validate_response,
+    CSeq, Contact, Frame, HeaderName, Headers, Message, NameAddr, ParseError, Request,
+    StreamFramer, Uri, Via, WriteSip, salvage_headers, validate_request, validate_response,
 };
 
 fn without_length(headers: &Headers) -> Headers {
@@ -28,6 +29,11 @@ fn without_length(headers: &Headers) -> Headers {
 
 fn check_round_trip(first: &Message) {
     let bytes = first.to_bytes();
+    assert_eq!(
+        bytes.len(),
+        first.encoded_len(),
+        "serialized size differs from the announced one"
+    );
     let second = Message::parse(bytes.clone())
         .unwrap_or_else(|e| panic!("serialized message does not parse ({e}): {bytes:?}"));
     match (first, &second) {
@@ -51,6 +57,7 @@ fn check_round_trip(first: &Message) {
 fn check_uri(uri: &Uri) {
     assert!(uri.equivalent(uri), "URI not equivalent to itself: {uri}");
     let printed = uri.to_string();
+    assert_eq!(uri.to_byte_str(), printed.as_str());
     let again = Uri::parse(&printed.as_str().into())
         .unwrap_or_else(|e| panic!("printed URI {printed:?} does not parse: {e}"));
     assert_eq!(&again, uri);
@@ -59,6 +66,7 @@ fn check_uri(uri: &Uri) {
 fn check_name_addr(addr: &NameAddr) {
     check_uri(&addr.uri);
     let printed = addr.to_string();
+    assert_eq!(addr.to_byte_str(), printed.as_str());
     let again = NameAddr::parse(&printed.as_str().into())
         .unwrap_or_else(|e| panic!("printed name-addr {printed:?} does not parse: {e}"));
     assert_eq!(&again, addr);
@@ -68,6 +76,7 @@ fn check_name_addr(addr: &NameAddr) {
 fn check_typed(headers: &Headers) {
     for via in headers.vias().flatten() {
         let printed = via.to_string();
+        assert_eq!(via.to_byte_str(), printed.as_str());
         let again = Via::parse(&printed.as_str().into())
             .unwrap_or_else(|e| panic!("printed Via {printed:?} does not parse: {e}"));
         assert_eq!(again, via);
@@ -99,6 +108,23 @@ fn check_typed(headers: &Headers) {
         assert_eq!(CSeq::parse(&printed.as_str().into()).as_ref(), Ok(&cseq));
     }
     let _ = (headers.call_id(), headers.expires(), headers.max_forwards());
+}
+
+/// What validation returns is what the typed accessors parse.
+fn check_validated(request: &Request) {
+    let Ok(core) = validate_request(request) else {
+        return;
+    };
+    let h = &request.headers;
+    assert_eq!(Ok(&core.top_via), h.top_via().as_ref());
+    assert_eq!(Ok(&core.from), h.from_addr().as_ref());
+    assert_eq!(Ok(&core.to), h.to_addr().as_ref());
+    assert_eq!(Ok(&core.call_id), h.call_id().as_ref());
+    assert_eq!(Ok(&core.cseq), h.cseq().as_ref());
+    assert_eq!(core.cseq.method, request.method);
+    assert_eq!(Ok(core.max_forwards), h.max_forwards());
+    let contacts: Vec<Contact> = h.contacts().map(|c| c.expect("validated")).collect();
+    assert_eq!(core.contacts, contacts);
 }
 
 /// Messages framed from `data` pushed in reads of the given sizes, and the
@@ -141,7 +167,7 @@ fuzz_target!(|data: &[u8]| {
             match &message {
                 Message::Request(r) => {
                     check_uri(&r.uri);
-                    let _ = validate_request(r);
+                    check_validated(r);
                 }
                 Message::Response(r) => {
                     let _ = validate_response(r);

@@ -6,60 +6,57 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 /// A UTF-8 string that shares the buffer of the message it was parsed from.
 ///
 /// Cloning is a reference-count increment; slicing a parsed message into typed
-/// values therefore never copies text.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ByteStr(Bytes);
+/// values therefore never copies text. UTF-8 is checked once, when the string
+/// is made from bytes; [`ByteStr::as_str`] and slicing never check it again.
+#[derive(Clone, Default, PartialOrd, Ord)]
+pub struct ByteStr(ByteString);
 
 impl ByteStr {
     /// An empty string.
     pub const fn new() -> Self {
-        ByteStr(Bytes::new())
+        ByteStr(ByteString::new())
     }
 
     /// A string from a `'static` literal, without copying.
     pub const fn from_static(s: &'static str) -> Self {
-        ByteStr(Bytes::from_static(s.as_bytes()))
+        ByteStr(ByteString::from_static(s))
     }
 
     /// Wraps bytes that are valid UTF-8, or returns them back.
     pub fn from_utf8(bytes: Bytes) -> Result<Self, Bytes> {
-        if std::str::from_utf8(&bytes).is_ok() {
-            Ok(ByteStr(bytes))
-        } else {
-            Err(bytes)
+        if std::str::from_utf8(&bytes).is_err() {
+            return Err(bytes);
         }
+        Ok(ByteStr(
+            ByteString::try_from(bytes).expect("the bytes were checked as UTF-8 just above"),
+        ))
     }
 
-    /// A string sharing `buf`, for `sub` pointing into `buf` (a `&str` is UTF-8
-    /// by type, so nothing is validated again).
-    ///
-    /// # Panics
-    /// When `sub` does not point into `buf`: that is a programming error.
-    pub(crate) fn from_str_in(buf: &Bytes, sub: &str) -> ByteStr {
-        if sub.is_empty() {
-            return ByteStr::new();
-        }
-        ByteStr(buf.slice_ref(sub.as_bytes()))
+    /// Wraps bytes that are valid UTF-8, checking them once; `None` otherwise.
+    pub(crate) fn validate(bytes: Bytes) -> Option<Self> {
+        ByteString::try_from(bytes).ok().map(ByteStr)
     }
 
     /// The string as `&str`.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        // The constructor checked UTF-8 and the bytes are immutable.
-        std::str::from_utf8(&self.0).expect("ByteStr holds UTF-8 by construction")
+        &self.0
     }
 
     /// The underlying bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &Bytes {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// Consumes the string, returning the underlying bytes.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        self.0.into_bytes()
     }
 
     /// A sub-string sharing this buffer. `sub` must be a slice of `self.as_str()`
@@ -67,21 +64,23 @@ impl ByteStr {
     ///
     /// # Panics
     /// When `sub` does not point into this string: that is a programming error.
+    #[inline]
     pub fn slice_ref(&self, sub: &str) -> ByteStr {
         if sub.is_empty() {
             return ByteStr::new();
         }
-        ByteStr(self.0.slice_ref(sub.as_bytes()))
+        ByteStr(self.0.slice_ref(sub))
     }
 
     /// Case-insensitive ASCII comparison.
     pub fn eq_ignore_ascii_case(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other.as_bytes())
+        self.as_str().eq_ignore_ascii_case(other)
     }
 }
 
 impl Deref for ByteStr {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }
@@ -107,25 +106,33 @@ impl Hash for ByteStr {
 
 impl From<String> for ByteStr {
     fn from(s: String) -> Self {
-        ByteStr(Bytes::from(s))
+        ByteStr(ByteString::from(s))
     }
 }
 
 impl From<&str> for ByteStr {
     fn from(s: &str) -> Self {
-        ByteStr(Bytes::copy_from_slice(s.as_bytes()))
+        ByteStr(ByteString::from(s))
     }
 }
 
+impl PartialEq for ByteStr {
+    fn eq(&self, other: &ByteStr) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ByteStr {}
+
 impl PartialEq<str> for ByteStr {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for ByteStr {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_str() == *other
     }
 }
 

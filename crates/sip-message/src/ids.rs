@@ -71,10 +71,14 @@ impl Branch {
 impl Aor {
     /// Builds the canonical AOR for `user` at `domain`.
     pub fn new(user: &str, domain: &str) -> Aor {
-        Aor(ByteStr::from(format!(
-            "sip:{user}@{}",
-            domain.to_ascii_lowercase()
-        )))
+        let mut text = String::with_capacity(5 + user.len() + domain.len());
+        text.push_str("sip:");
+        text.push_str(user);
+        text.push('@');
+        let domain_start = text.len();
+        text.push_str(domain);
+        text[domain_start..].make_ascii_lowercase();
+        Aor(ByteStr::from(text))
     }
 
     /// The user part.

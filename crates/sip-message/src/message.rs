@@ -1,18 +1,22 @@
 //! Requests, responses and their serialization (RFC 3261 §7).
 
-use std::fmt::Write as _;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::bytestr::ByteStr;
 use crate::error::ParseError;
-use crate::headers::{HeaderName, Headers};
+use crate::header_name::HeaderName;
+use crate::headers::Headers;
 use crate::ids::{CallId, Tag};
 use crate::method::Method;
 use crate::name_addr::{Contact, NameAddr};
 use crate::status::StatusCode;
 use crate::uri::Uri;
 use crate::via::{CSeq, Via};
+use crate::write::{WriteSip, written_len};
+
+/// Room left in a response built from a request for the fields a server adds
+/// (To-tag aside): challenges, Contact, Expires, Date, Server, Timestamp.
+const RESPONSE_EXTRA_HEADERS: usize = 6;
 
 /// A SIP request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +46,10 @@ pub struct Response {
 
 /// A request or a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a request keeps its URI inline; boxing would cost an allocation per message"
+)]
 pub enum Message {
     /// A request.
     Request(Request),
@@ -90,11 +98,20 @@ impl Message {
         }
     }
 
-    /// Serializes into a new buffer.
+    /// Serializes into a new buffer of exactly the message's size.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(512 + self.body().len());
-        self.encode(&mut out);
-        out.freeze()
+        match self {
+            Message::Request(r) => r.to_bytes(),
+            Message::Response(r) => r.to_bytes(),
+        }
+    }
+
+    /// The number of bytes [`Message::encode`] writes.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Message::Request(r) => r.encoded_len(),
+            Message::Response(r) => r.encoded_len(),
+        }
     }
 }
 
@@ -111,17 +128,29 @@ impl Request {
 
     /// Serializes into `out`.
     pub fn encode(&self, out: &mut BytesMut) {
-        let mut line = String::with_capacity(64);
-        let _ = write!(line, "{} {} SIP/2.0\r\n", self.method, self.uri);
-        out.put_slice(line.as_bytes());
-        encode_headers_and_body(&self.headers, &self.body, out);
+        out.reserve(self.encoded_len());
+        self.encode_reserved(out);
     }
 
-    /// Serializes into a new buffer.
+    /// Serializes into a new buffer of exactly the message's size.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(512 + self.body.len());
-        self.encode(&mut out);
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.encode_reserved(&mut out);
         out.freeze()
+    }
+
+    /// The number of bytes [`Request::encode`] writes.
+    pub fn encoded_len(&self) -> usize {
+        let start_line = self.method.as_str().len() + 1 + written_len(&self.uri) + 10;
+        start_line + headers_and_body_len(&self.headers, &self.body)
+    }
+
+    fn encode_reserved(&self, out: &mut BytesMut) {
+        out.put_slice(self.method.as_str().as_bytes());
+        out.put_u8(b' ');
+        self.uri.write_to(out);
+        out.put_slice(b" SIP/2.0\r\n");
+        encode_headers_and_body(&self.headers, &self.body, out);
     }
 }
 
@@ -139,17 +168,22 @@ impl Response {
     /// A response to `request` per RFC 3261 §8.2.6.2: Via fields (all, in order),
     /// From, To, Call-ID and CSeq copied; the caller adds a To-tag when needed.
     pub fn from_request(request: &Request, status: StatusCode) -> Response {
-        let mut response = Response::new(status);
-        let h = &mut response.headers;
-        for header in request.headers.iter() {
-            match header.name {
+        let copied = |name: &HeaderName| {
+            matches!(
+                name,
                 HeaderName::Via
-                | HeaderName::From
-                | HeaderName::To
-                | HeaderName::CallId
-                | HeaderName::CSeq => h.push(header.name.clone(), header.value.clone()),
-                _ => {}
-            }
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+            )
+        };
+        let count = request.headers.iter().filter(|h| copied(&h.name)).count();
+        let mut response = Response::new(status);
+        response.headers = Headers::with_capacity(count + RESPONSE_EXTRA_HEADERS);
+        let h = &mut response.headers;
+        for header in request.headers.iter().filter(|h| copied(&h.name)) {
+            h.push(header.name.clone(), header.value.clone());
         }
         if status == StatusCode::TRYING
             && let Some(ts) = request.headers.get(&HeaderName::Timestamp)
@@ -165,30 +199,48 @@ impl Response {
         if let Some(to) = self.headers.get_mut(&HeaderName::To)
             && !has_tag_param(to)
         {
-            *to = ByteStr::from(format!("{to};tag={tag}"));
+            let tag = tag.as_str();
+            let mut text = String::with_capacity(to.len() + 5 + tag.len());
+            text.push_str(to);
+            text.push_str(";tag=");
+            text.push_str(tag);
+            *to = ByteStr::from(text);
         }
     }
 
     /// Serializes into `out`.
     pub fn encode(&self, out: &mut BytesMut) {
-        let mut line = String::with_capacity(32);
-        let _ = write!(line, "SIP/2.0 {} {}\r\n", self.status, self.reason);
-        out.put_slice(line.as_bytes());
-        encode_headers_and_body(&self.headers, &self.body, out);
+        out.reserve(self.encoded_len());
+        self.encode_reserved(out);
     }
 
-    /// Serializes into a new buffer.
+    /// Serializes into a new buffer of exactly the message's size.
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(512 + self.body.len());
-        self.encode(&mut out);
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.encode_reserved(&mut out);
         out.freeze()
+    }
+
+    /// The number of bytes [`Response::encode`] writes.
+    pub fn encoded_len(&self) -> usize {
+        let start_line = 8 + written_len(&self.status) + 1 + self.reason.len() + 2;
+        start_line + headers_and_body_len(&self.headers, &self.body)
+    }
+
+    fn encode_reserved(&self, out: &mut BytesMut) {
+        out.put_slice(b"SIP/2.0 ");
+        self.status.write_to(out);
+        out.put_u8(b' ');
+        out.put_slice(self.reason.as_bytes());
+        out.put_slice(b"\r\n");
+        encode_headers_and_body(&self.headers, &self.body, out);
     }
 }
 
 /// Whether a From/To value carries a `tag` parameter outside its `<…>` URI and
 /// quoted display name.
 fn has_tag_param(value: &str) -> bool {
-    let after_uri = match value.rfind('>') {
+    let after_uri = match value.bytes().rposition(|b| b == b'>') {
         Some(i) => &value[i + 1..],
         None => value,
     };
@@ -200,11 +252,46 @@ fn has_tag_param(value: &str) -> bool {
     })
 }
 
+/// Length of `Content-Length: n\r\n` for a body of `body_len` bytes.
+fn content_length_line_len(body_len: usize) -> usize {
+    let mut digits = 1;
+    let mut n = body_len;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    "Content-Length: ".len() + digits + 2
+}
+
+/// The bytes [`encode_headers_and_body`] writes.
+fn headers_and_body_len(headers: &Headers, body: &Bytes) -> usize {
+    let mut len = 0;
+    let mut wrote_length = false;
+    for h in headers {
+        if matches!(h.name, HeaderName::ContentLength) {
+            if !wrote_length {
+                wrote_length = true;
+                len += content_length_line_len(body.len());
+            }
+        } else {
+            let name_and_colon = match h.name.wire_prefix() {
+                Some(prefix) => prefix.len(),
+                None => h.name.as_str().len() + 2,
+            };
+            len += name_and_colon + h.value.len() + 2;
+        }
+    }
+    if !wrote_length {
+        len += content_length_line_len(body.len());
+    }
+    len + 2 + body.len()
+}
+
 fn encode_headers_and_body(headers: &Headers, body: &Bytes, out: &mut BytesMut) {
     let mut wrote_length = false;
     let mut itoa = [0u8; 20];
     for h in headers {
-        if h.name == HeaderName::ContentLength {
+        if matches!(h.name, HeaderName::ContentLength) {
             if wrote_length {
                 continue;
             }
@@ -214,8 +301,13 @@ fn encode_headers_and_body(headers: &Headers, body: &Bytes, out: &mut BytesMut) 
             out.put_slice(b"\r\n");
             continue;
         }
-        out.put_slice(h.name.as_str().as_bytes());
-        out.put_slice(b": ");
+        match h.name.wire_prefix() {
+            Some(prefix) => out.put_slice(prefix.as_bytes()),
+            None => {
+                out.put_slice(h.name.as_str().as_bytes());
+                out.put_slice(b": ");
+            }
+        }
         out.put_slice(h.value.as_bytes());
         out.put_slice(b"\r\n");
     }
@@ -262,13 +354,7 @@ impl Headers {
         let v = self
             .get(&HeaderName::CallId)
             .ok_or_else(|| ParseError::MissingHeader("Call-ID"))?;
-        if v.is_empty() || v.contains(|c: char| c.is_ascii_whitespace()) {
-            return Err(ParseError::header(
-                "Call-ID",
-                "empty or contains whitespace",
-            ));
-        }
-        Ok(CallId(v.clone()))
+        parse_call_id(v)
     }
 
     /// CSeq.
@@ -303,19 +389,7 @@ impl Headers {
     /// A numeric header such as Expires, Max-Forwards, Min-Expires or
     /// Content-Length: `Ok(None)` when absent.
     pub fn numeric(&self, name: &HeaderName) -> Result<Option<u32>, ParseError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => {
-                let digits = v.trim_matches([' ', '\t']);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(ParseError::header(name.as_str(), "not a number"));
-                }
-                digits
-                    .parse::<u32>()
-                    .map(Some)
-                    .map_err(|_| ParseError::header(name.as_str(), "number out of range"))
-            }
-        }
+        self.get(name).map(|v| parse_numeric(name, v)).transpose()
     }
 
     /// Expires (RFC 3261 §20.19).
@@ -327,4 +401,29 @@ impl Headers {
     pub fn max_forwards(&self) -> Result<Option<u32>, ParseError> {
         self.numeric(&HeaderName::MaxForwards)
     }
+}
+
+/// A Call-ID value: not empty, no whitespace (RFC 3261 §20.8).
+pub(crate) fn parse_call_id(v: &ByteStr) -> Result<CallId, ParseError> {
+    if v.is_empty() || v.bytes().any(|b| b <= b' ' && b.is_ascii_whitespace()) {
+        return Err(ParseError::header(
+            "Call-ID",
+            "empty or contains whitespace",
+        ));
+    }
+    Ok(CallId(v.clone()))
+}
+
+/// The value of a numeric header `name`: digits, optionally surrounded by
+/// SP/HTAB, fitting in 32 bits.
+pub(crate) fn parse_numeric(name: &HeaderName, v: &str) -> Result<u32, ParseError> {
+    let digits = v.trim_matches([' ', '\t']);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::header(name.as_str(), "not a number"));
+    }
+    digits.bytes().try_fold(0u32, |n, d| {
+        n.checked_mul(10)
+            .and_then(|n| n.checked_add(u32::from(d - b'0')))
+            .ok_or_else(|| ParseError::header(name.as_str(), "number out of range"))
+    })
 }

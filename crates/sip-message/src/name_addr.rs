@@ -7,7 +7,8 @@ use crate::bytestr::ByteStr;
 use crate::error::ParseError;
 use crate::ids::Tag;
 use crate::params::Params;
-use crate::uri::Uri;
+use crate::uri::{Scheme, SipUri, Uri};
+use crate::write::{TextSink, WriteSip, display};
 
 /// `"Display Name" <uri>;params` or a bare `uri;params`. For a bare addr-spec,
 /// parameters after the URI belong to the header, not the URI (RFC 3261 §20.10).
@@ -27,7 +28,16 @@ impl NameAddr {
         NameAddr {
             display_name: None,
             uri,
-            params: Params::new(),
+            params: Params::default(),
+        }
+    }
+
+    /// An empty SIP URI with nothing else: the value a parser fills in place.
+    pub(crate) fn empty() -> NameAddr {
+        NameAddr {
+            display_name: None,
+            uri: Uri::Sip(SipUri::empty(Scheme::Sip)),
+            params: Params::default(),
         }
     }
 
@@ -44,23 +54,46 @@ impl NameAddr {
 
 /// Always written in name-addr form (`<uri>`), display name quoted, with
 /// `"`, `\` and control characters escaped as quoted-pairs.
+impl WriteSip for NameAddr {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        if let Some(name) = &self.display_name {
+            out.push_char('"');
+            push_quoted_content(out, name);
+            out.push_str("\" ");
+        }
+        out.push_char('<');
+        self.uri.write_to(out);
+        out.push_char('>');
+        self.params.write_to(out);
+    }
+}
+
+/// Writes `text` as the inside of a quoted-string: runs of plain text as they
+/// are, `"`, `\` and control characters as quoted-pairs, CR and LF (which a
+/// quoted-pair cannot carry, RFC 3261 §25.1) as spaces.
+fn push_quoted_content<S: TextSink + ?Sized>(out: &mut S, text: &str) {
+    let mut run_start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let quoted_pair = match b {
+            b'\r' | b'\n' => false,
+            b'"' | b'\\' | 0..=0x08 | 0x0b..=0x1f | 0x7f => true,
+            _ => continue,
+        };
+        out.push_str(&text[run_start..i]);
+        if quoted_pair {
+            out.push_char('\\');
+            out.push_char(char::from(b));
+        } else {
+            out.push_char(' ');
+        }
+        run_start = i + 1;
+    }
+    out.push_str(&text[run_start..]);
+}
+
 impl fmt::Display for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(name) = &self.display_name {
-            f.write_str("\"")?;
-            for c in name.chars() {
-                match c {
-                    // A quoted-pair cannot carry CR or LF (RFC 3261 §25.1).
-                    '\r' | '\n' => f.write_str(" ")?,
-                    '"' | '\\' | '\0'..='\x08' | '\x0b'..='\x1f' | '\x7f' => {
-                        write!(f, "\\{c}")?;
-                    }
-                    _ => write!(f, "{c}")?,
-                }
-            }
-            f.write_str("\" ")?;
-        }
-        write!(f, "<{}>{}", self.uri, self.params)
+        display(self, f)
     }
 }
 
@@ -81,11 +114,25 @@ pub enum Contact {
 impl Contact {
     /// Parses one Contact value (the parser splits comma lists first).
     pub fn parse(s: &ByteStr) -> Result<Contact, ParseError> {
+        let mut contact = Contact::Addr(NameAddr::empty());
+        Contact::parse_into(s, &mut contact)?;
+        Ok(contact)
+    }
+
+    /// [`Contact::parse`] into `out`, a fresh `Contact::Addr(NameAddr::empty())`
+    /// (filled in place: a name-addr is large).
+    pub(crate) fn parse_into(s: &ByteStr, out: &mut Contact) -> Result<(), ParseError> {
         if s.trim() == "*" {
-            Ok(Contact::Star)
-        } else {
-            NameAddr::parse(s).map(Contact::Addr)
+            *out = Contact::Star;
+            return Ok(());
         }
+        if !matches!(out, Contact::Addr(_)) {
+            *out = Contact::Addr(NameAddr::empty());
+        }
+        let Contact::Addr(addr) = out else {
+            unreachable!("made an address just above")
+        };
+        crate::parse::name_addr::parse_name_addr_into(s, addr)
     }
 
     /// The address, when not `*`.
@@ -97,12 +144,18 @@ impl Contact {
     }
 }
 
+impl WriteSip for Contact {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        match self {
+            Contact::Star => out.push_char('*'),
+            Contact::Addr(a) => a.write_to(out),
+        }
+    }
+}
+
 impl fmt::Display for Contact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Contact::Star => f.write_str("*"),
-            Contact::Addr(a) => a.fmt(f),
-        }
+        display(self, f)
     }
 }
 

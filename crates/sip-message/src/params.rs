@@ -2,7 +2,10 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 use crate::bytestr::ByteStr;
+use crate::write::{TextSink, WriteSip, display};
 
 /// One parameter. `value` is kept exactly as written (a quoted-string keeps its
 /// quotes; use [`Param::unquoted`] for its content).
@@ -19,6 +22,29 @@ impl Param {
     pub fn unquoted(&self) -> Option<std::borrow::Cow<'_, str>> {
         self.value.as_deref().map(unquote)
     }
+}
+
+/// The name of a parsed parameter: a common name written exactly as here is
+/// a static string (no reference to count, nothing to slice), any other is a
+/// slice of `src`. Both read the same.
+pub(crate) fn param_name(src: &ByteStr, name: &str) -> ByteStr {
+    let known = match name {
+        "tag" => "tag",
+        "branch" => "branch",
+        "rport" => "rport",
+        "received" => "received",
+        "expires" => "expires",
+        "transport" => "transport",
+        "lr" => "lr",
+        "q" => "q",
+        "user" => "user",
+        "ob" => "ob",
+        "reg-id" => "reg-id",
+        "+sip.instance" => "+sip.instance",
+        "maddr" => "maddr",
+        _ => return src.slice_ref(name),
+    };
+    ByteStr::from_static(known)
 }
 
 /// Removes the quotes of a quoted-string and resolves its quoted-pairs
@@ -48,14 +74,20 @@ pub fn unquote(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// An ordered list of parameters.
+/// Parameters kept without a heap allocation; a Via carries `branch`,
+/// `rport` and `received`, a Contact `expires`, `reg-id` and `+sip.instance`.
+const INLINE_PARAMS: usize = 4;
+
+/// An ordered list of parameters. Up to four are stored inline; more spill to
+/// the heap.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Params(pub Vec<Param>);
+pub struct Params(SmallVec<[Param; INLINE_PARAMS]>);
 
 impl Params {
-    /// No parameters.
+    /// No parameters. Usable in constants; at run time `Params::default()`
+    /// is the same list and cheaper to make (nothing is zeroed).
     pub const fn new() -> Self {
-        Params(Vec::new())
+        Params(SmallVec::new_const())
     }
 
     /// The first parameter called `name` (case-insensitive).
@@ -94,6 +126,11 @@ impl Params {
         }
     }
 
+    /// Appends a parameter (even when one of that name exists already).
+    pub fn push(&mut self, param: Param) {
+        self.0.push(param);
+    }
+
     /// Removes every parameter called `name`.
     pub fn remove(&mut self, name: &str) {
         self.0.retain(|p| !p.name.eq_ignore_ascii_case(name));
@@ -113,17 +150,50 @@ impl Params {
     pub fn iter(&self) -> std::slice::Iter<'_, Param> {
         self.0.iter()
     }
+
+    /// The parameters in order.
+    pub fn as_slice(&self) -> &[Param] {
+        &self.0
+    }
+}
+
+impl FromIterator<Param> for Params {
+    fn from_iter<I: IntoIterator<Item = Param>>(iter: I) -> Self {
+        Params(iter.into_iter().collect())
+    }
+}
+
+impl From<Vec<Param>> for Params {
+    fn from(params: Vec<Param>) -> Self {
+        Params(SmallVec::from_vec(params))
+    }
+}
+
+impl<'a> IntoIterator for &'a Params {
+    type Item = &'a Param;
+    type IntoIter = std::slice::Iter<'a, Param>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Written as `;name=value;flag`.
+impl WriteSip for Params {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        for p in &self.0 {
+            out.push_char(';');
+            out.push_str(&p.name);
+            if let Some(v) = &p.value {
+                out.push_char('=');
+                out.push_str(v);
+            }
+        }
+    }
 }
 
 /// Writes the parameters as `;name=value;flag`.
 impl fmt::Display for Params {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for p in &self.0 {
-            match &p.value {
-                Some(v) => write!(f, ";{}={}", p.name, v)?,
-                None => write!(f, ";{}", p.name)?,
-            }
-        }
-        Ok(())
+        display(self, f)
     }
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::write::{TextSink, WriteSip, display, push_u32};
+
 /// A status code, 100 to 699.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StatusCode(u16);
@@ -125,8 +127,14 @@ impl StatusCode {
     }
 }
 
+impl WriteSip for StatusCode {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        push_u32(out, u32::from(self.0));
+    }
+}
+
 impl fmt::Display for StatusCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        display(self, f)
     }
 }

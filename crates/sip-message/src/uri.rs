@@ -10,6 +10,7 @@ use crate::error::ParseError;
 use crate::ids::Aor;
 use crate::params::Params;
 use crate::transport::Transport;
+use crate::write::{TextSink, WriteSip, display, push_ipv4, push_ipv6, push_u32, written_len};
 
 /// `sip` or `sips`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,13 +66,25 @@ impl From<IpAddr> for Host {
     }
 }
 
+/// A host name as written, an IPv4 address in dotted-decimal form, an IPv6
+/// reference in brackets.
+impl WriteSip for Host {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        match self {
+            Host::Domain(d) => out.push_str(d),
+            Host::Ipv4(a) => push_ipv4(out, *a),
+            Host::Ipv6(a) => {
+                out.push_char('[');
+                push_ipv6(out, *a);
+                out.push_char(']');
+            }
+        }
+    }
+}
+
 impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Host::Domain(d) => f.write_str(d),
-            Host::Ipv4(a) => write!(f, "{a}"),
-            Host::Ipv6(a) => write!(f, "[{a}]"),
-        }
+        display(self, f)
     }
 }
 
@@ -104,8 +117,22 @@ impl SipUri {
             password: None,
             host,
             port,
-            params: Params::new(),
-            headers: Params::new(),
+            params: Params::default(),
+            headers: Params::default(),
+        }
+    }
+
+    /// A URI with an empty host, no user and no parameters: the value a
+    /// parser fills in place.
+    pub(crate) fn empty(scheme: Scheme) -> SipUri {
+        SipUri {
+            scheme,
+            user: None,
+            password: None,
+            host: Host::Domain(ByteStr::new()),
+            port: None,
+            params: Params::default(),
+            headers: Params::default(),
         }
     }
 
@@ -132,11 +159,18 @@ impl SipUri {
     /// The address of record this URI names: `sip:user@host`, user unescaped,
     /// host lower-case (RFC 3261 §10.3 step 5).
     pub fn aor(&self) -> Aor {
-        let host = self.host.to_string().to_ascii_lowercase();
-        match self.user_unescaped() {
-            Some(user) => Aor::from(format!("sip:{user}@{host}")),
-            None => Aor::from(format!("sip:{host}")),
+        let user = self.user_unescaped();
+        let user_len = user.as_ref().map_or(0, |u| u.len() + 1);
+        let mut text = String::with_capacity(4 + user_len + written_len(&self.host));
+        text.push_str("sip:");
+        if let Some(user) = &user {
+            text.push_str(user);
+            text.push('@');
         }
+        let host_start = text.len();
+        self.host.write_to(&mut text);
+        text[host_start..].make_ascii_lowercase();
+        Aor(ByteStr::from(text))
     }
 
     /// URI equivalence per RFC 3261 §19.1.4.
@@ -145,33 +179,41 @@ impl SipUri {
     }
 }
 
-impl fmt::Display for SipUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.scheme {
+/// `sip:user:password@host:port;params?headers`, parts as written.
+impl WriteSip for SipUri {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        out.push_str(match self.scheme {
             Scheme::Sip => "sip:",
             Scheme::Sips => "sips:",
-        })?;
+        });
         if let Some(user) = &self.user {
-            f.write_str(user)?;
+            out.push_str(user);
             if let Some(password) = &self.password {
-                write!(f, ":{password}")?;
+                out.push_char(':');
+                out.push_str(password);
             }
-            f.write_str("@")?;
+            out.push_char('@');
         }
-        write!(f, "{}", self.host)?;
+        self.host.write_to(out);
         if let Some(port) = self.port {
-            write!(f, ":{port}")?;
+            out.push_char(':');
+            push_u32(out, u32::from(port));
         }
-        write!(f, "{}", self.params)?;
+        self.params.write_to(out);
         for (i, h) in self.headers.iter().enumerate() {
-            f.write_str(if i == 0 { "?" } else { "&" })?;
-            f.write_str(&h.name)?;
-            f.write_str("=")?;
+            out.push_char(if i == 0 { '?' } else { '&' });
+            out.push_str(&h.name);
+            out.push_char('=');
             if let Some(v) = &h.value {
-                f.write_str(v)?;
+                out.push_str(v);
             }
         }
-        Ok(())
+    }
+}
+
+impl fmt::Display for SipUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        display(self, f)
     }
 }
 
@@ -199,14 +241,27 @@ impl TelUri {
     }
 }
 
+/// `tel:number;params`.
+impl WriteSip for TelUri {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        out.push_str("tel:");
+        out.push_str(&self.number);
+        self.params.write_to(out);
+    }
+}
+
 impl fmt::Display for TelUri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tel:{}{}", self.number, self.params)
+        display(self, f)
     }
 }
 
 /// A Request-URI or name-addr URI.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "almost every URI is a SIP URI, parsed in place; boxing would cost an allocation each"
+)]
 pub enum Uri {
     /// `sip:` or `sips:`.
     Sip(SipUri),
@@ -250,12 +305,18 @@ impl Uri {
     }
 }
 
+impl WriteSip for Uri {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        match self {
+            Uri::Sip(u) => u.write_to(out),
+            Uri::Tel(u) => u.write_to(out),
+            Uri::Other(u) => out.push_str(u),
+        }
+    }
+}
+
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Uri::Sip(u) => u.fmt(f),
-            Uri::Tel(u) => u.fmt(f),
-            Uri::Other(u) => f.write_str(u),
-        }
+        display(self, f)
     }
 }

@@ -9,6 +9,7 @@ use crate::ids::Branch;
 use crate::params::Params;
 use crate::transport::Transport;
 use crate::uri::Host;
+use crate::write::{TextSink, WriteSip, build_byte_str, display, push_ipv4, push_ipv6, push_u32};
 
 /// One Via value: `SIP/2.0/UDP host:port;branch=z9hG4bK…;rport;received=…`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,7 +29,7 @@ pub struct Via {
 impl Via {
     /// A `SIP/2.0/<transport>` Via with a branch and nothing else.
     pub fn new(transport: Transport, host: Host, port: Option<u16>, branch: &Branch) -> Via {
-        let mut params = Params::new();
+        let mut params = Params::default();
         params.set("branch", Some(branch.0.clone()));
         Via {
             protocol: ByteStr::from_static("SIP/2.0"),
@@ -36,6 +37,17 @@ impl Via {
             host,
             port,
             params,
+        }
+    }
+
+    /// A Via with empty parts: the value a parser fills in place.
+    pub(crate) fn empty() -> Via {
+        Via {
+            protocol: ByteStr::new(),
+            transport_token: ByteStr::new(),
+            host: Host::Domain(ByteStr::new()),
+            port: None,
+            params: Params::default(),
         }
     }
 
@@ -78,30 +90,39 @@ impl Via {
         let wants_rport = self.params.contains("rport");
         let host_matches = self.host.ip() == Some(source_ip);
         if wants_rport || !host_matches {
-            let text = match source_ip {
-                IpAddr::V4(a) => a.to_string(),
-                IpAddr::V6(a) => a.to_string(),
-            };
-            self.params.set("received", Some(ByteStr::from(text)));
+            // Without brackets for IPv6 (RFC 3261 §25.1 `received`).
+            let received = build_byte_str(|out| match source_ip {
+                IpAddr::V4(a) => push_ipv4(out, a),
+                IpAddr::V6(a) => push_ipv6(out, a),
+            });
+            self.params.set("received", Some(received));
         }
         if wants_rport {
-            self.params
-                .set("rport", Some(ByteStr::from(source_port.to_string())));
+            let port = build_byte_str(|out| push_u32(out, u32::from(source_port)));
+            self.params.set("rport", Some(port));
         }
+    }
+}
+
+/// `SIP/2.0/UDP host:port;params`.
+impl WriteSip for Via {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        out.push_str(&self.protocol);
+        out.push_char('/');
+        out.push_str(&self.transport_token);
+        out.push_char(' ');
+        self.host.write_to(out);
+        if let Some(port) = self.port {
+            out.push_char(':');
+            push_u32(out, u32::from(port));
+        }
+        self.params.write_to(out);
     }
 }
 
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{} {}",
-            self.protocol, self.transport_token, self.host
-        )?;
-        if let Some(port) = self.port {
-            write!(f, ":{port}")?;
-        }
-        write!(f, "{}", self.params)
+        display(self, f)
     }
 }
 
@@ -121,8 +142,17 @@ impl CSeq {
     }
 }
 
+/// `123 INVITE`.
+impl WriteSip for CSeq {
+    fn write_to<S: TextSink + ?Sized>(&self, out: &mut S) {
+        push_u32(out, self.seq);
+        out.push_char(' ');
+        out.push_str(self.method.as_str());
+    }
+}
+
 impl fmt::Display for CSeq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.seq, self.method)
+        display(self, f)
     }
 }

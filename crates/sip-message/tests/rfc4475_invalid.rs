@@ -399,7 +399,7 @@ const CASES: &[Case] = &[
 
 fn validate(m: &Message) -> Result<(), ParseError> {
     match m {
-        Message::Request(r) => validate_request(r),
+        Message::Request(r) => validate_request(r).map(|_| ()),
         Message::Response(r) => validate_response(r),
     }
 }

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use common::big::{MULTIPART_HEAD, long_request, multipart_body};
 use common::{build, request, response, sdp};
 use sb_sip_message::{
-    ByteStr, Contact, HeaderName, Host, Message, Method, StatusCode, Transport, Uri,
-    validate_request, validate_response,
+    ByteStr, Contact, HeaderName, Headers, Host, Message, Method, RequestCore, StatusCode,
+    Transport, Uri, validate_request, validate_response,
 };
 
 struct Case {
@@ -562,6 +562,11 @@ fn rfc4475_valid_messages() {
         let parsed = Message::parse(message.clone())
             .unwrap_or_else(|e| panic!("RFC 4475 §{} {}: rejected: {e}", case.section, case.name));
         (case.check)(parsed.clone());
+        if let Message::Request(req) = &parsed
+            && let Ok(core) = validate_request(req)
+        {
+            same_as_typed_access(&core, &req.headers);
+        }
         // Serializing and parsing again keeps every field.
         let again = Message::parse(parsed.to_bytes())
             .unwrap_or_else(|e| panic!("§{} {}: reparse failed: {e}", case.section, case.name));
@@ -585,6 +590,18 @@ fn rfc4475_valid_messages() {
             case.name
         );
     }
+}
+
+/// What validation returns is what the typed accessors parse.
+fn same_as_typed_access(core: &RequestCore, h: &Headers) {
+    assert_eq!(core.top_via, h.top_via().unwrap());
+    assert_eq!(core.from, h.from_addr().unwrap());
+    assert_eq!(core.to, h.to_addr().unwrap());
+    assert_eq!(core.call_id, h.call_id().unwrap());
+    assert_eq!(core.cseq, h.cseq().unwrap());
+    assert_eq!(core.max_forwards, h.max_forwards().unwrap());
+    let contacts: Vec<Contact> = h.contacts().map(Result::unwrap).collect();
+    assert_eq!(core.contacts, contacts);
 }
 
 #[test]

@@ -279,7 +279,14 @@ fn check_round_trip(generated: &Generated) -> Result<(), TestCaseError> {
         v.unwrap();
     }
 
-    let second = Message::parse(first.to_bytes()).unwrap();
+    // Serialized at exactly the announced size, the same through both paths.
+    let bytes = first.to_bytes();
+    prop_assert_eq!(bytes.len(), first.encoded_len());
+    let mut encoded = bytes::BytesMut::from(&b"prefix"[..]);
+    first.encode(&mut encoded);
+    prop_assert_eq!(&encoded[6..], &bytes[..]);
+
+    let second = Message::parse(bytes).unwrap();
     match (&first, &second) {
         (Message::Request(a), Message::Request(b)) => {
             prop_assert_eq!(&a.method, &b.method);

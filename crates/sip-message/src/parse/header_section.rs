@@ -1,13 +1,12 @@
 //! The header section: lines, folding, compact names, comma-separated values
 //! and Content-Length (RFC 3261 §7.3, §7.5, §20.14).
 
-use bytes::Bytes;
-
 use crate::bytestr::ByteStr;
 use crate::error::ParseError;
-use crate::headers::{Header, HeaderName, Headers};
+use crate::header_name::HeaderName;
+use crate::headers::{Header, Headers};
 
-use super::lex::{is_token_byte, is_wsp, split_commas, trim_start_wsp, trim_wsp};
+use super::lex::{is_token_byte, is_wsp, split_commas, trim_wsp};
 
 /// Number of bytes of CR and LF before the start line (RFC 3261 §7.5 says to
 /// ignore them on streams; they are harmless on datagrams too).
@@ -87,9 +86,14 @@ fn prefix(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// The lines of a header section, without their CRLF or LF.
+/// The lines of a header section, without their CRLF or LF, cut at line
+/// feeds found beforehand (see [`super::lines`]).
 struct Lines<'a> {
     text: &'a str,
+    /// Offsets of the LFs of `text`, each plus `base`.
+    lfs: &'a [usize],
+    base: usize,
+    next_lf: usize,
     pos: usize,
     /// Lines seen so far that ended in CRLF.
     crlf: usize,
@@ -97,12 +101,22 @@ struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     fn next_line(&mut self) -> Option<&'a str> {
-        let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
-        let (line, advance) = match memchr::memchr(b'\n', rest.as_bytes()) {
-            Some(lf) => (&rest[..lf], lf + 1),
-            None => (rest, rest.len()),
+        let line = match self.lfs.get(self.next_lf) {
+            Some(&lf) => {
+                let lf = lf - self.base;
+                self.next_lf += 1;
+                let line = &self.text[self.pos..lf];
+                self.pos = lf + 1;
+                line
+            }
+            // A last line without LF (salvaged input).
+            None if self.pos < self.text.len() => {
+                let line = &self.text[self.pos..];
+                self.pos = self.text.len();
+                line
+            }
+            None => return None,
         };
-        self.pos += advance;
         Some(match line.strip_suffix('\r') {
             Some(stripped) => {
                 self.crlf += 1;
@@ -121,22 +135,30 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Parses the header lines of `head` (a slice of `buf`; lines end in LF,
-/// possibly preceded by CR). Values share `buf` unless folding had to join
-/// lines. In lenient mode (salvaging a broken request) malformed lines are
-/// skipped instead of failing, otherwise a CR that does not end a line is an
-/// error. Returns the headers and the Content-Length.
+/// Parses the header lines of `head` (a slice of `src`; lines end in LF,
+/// possibly preceded by CR). `lfs` holds the offset of every LF of `head`
+/// plus `base`. Values share `src` unless folding had to join lines. In
+/// lenient mode (salvaging a broken request) malformed lines are skipped
+/// instead of failing, otherwise a CR that does not end a line is an error;
+/// `crs_checked` says the caller already knows there is none. Returns the
+/// headers and the Content-Length.
 pub(crate) fn parse_header_lines(
-    buf: &Bytes,
+    src: &ByteStr,
     head: &str,
+    lfs: &[usize],
+    base: usize,
     lenient: bool,
+    crs_checked: bool,
 ) -> Result<(Headers, Option<usize>), ParseError> {
-    // One allocation for the whole list: header lines average well over 32
-    // bytes, and the vector still grows if splitting adds more entries.
-    let mut headers = Vec::with_capacity(head.len() / 32 + 4);
+    // One allocation for the whole list: one entry per line, and the vector
+    // still grows if splitting comma lists adds more entries.
+    let mut headers = Vec::with_capacity(lfs.len() + 2);
     let mut content_length = None;
     let mut lines = Lines {
         text: head,
+        lfs,
+        base,
+        next_lf: 0,
         pos: 0,
         crlf: 0,
     };
@@ -152,10 +174,18 @@ pub(crate) fn parse_header_lines(
                 "continuation line without a header",
             ));
         }
-        let name_len = bytes.iter().take_while(|b| is_token_byte(**b)).count();
+        let name_len = bytes
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .unwrap_or(bytes.len());
         let name_text = &line[..name_len];
-        let after_name = trim_start_wsp(&line[name_len..]);
-        let Some(value) = after_name.strip_prefix(':').filter(|_| name_len > 0) else {
+        // `name *WSP ":" *WSP value *WSP`, found by index: this runs for every
+        // line of every message.
+        let mut colon = name_len;
+        while colon < bytes.len() && is_wsp(bytes[colon]) {
+            colon += 1;
+        }
+        if name_len == 0 || bytes.get(colon) != Some(&b':') {
             if lenient {
                 continue;
             }
@@ -165,8 +195,16 @@ pub(crate) fn parse_header_lines(
                 "invalid header name"
             };
             return Err(ParseError::header(prefix(line, 40), reason));
-        };
-        let first = trim_wsp(value);
+        }
+        let mut value_start = colon + 1;
+        while value_start < bytes.len() && is_wsp(bytes[value_start]) {
+            value_start += 1;
+        }
+        let mut value_end = bytes.len();
+        while value_end > value_start && is_wsp(bytes[value_end - 1]) {
+            value_end -= 1;
+        }
+        let first = &line[value_start..value_end];
 
         // Folding: continuation lines join with a single space (RFC 3261 §7.3.1).
         let mut folded: Option<String> = None;
@@ -187,7 +225,7 @@ pub(crate) fn parse_header_lines(
         }
 
         let name = HeaderName::lookup(name_text)
-            .unwrap_or_else(|| HeaderName::Other(ByteStr::from_str_in(buf, name_text)));
+            .unwrap_or_else(|| HeaderName::Other(src.slice_ref(name_text)));
         let value_text = folded.as_deref().unwrap_or(first);
         if name == HeaderName::ContentLength {
             let noted = note_content_length(&mut content_length, value_text.as_bytes());
@@ -196,7 +234,7 @@ pub(crate) fn parse_header_lines(
             }
         }
         match folded {
-            None => push_values(&mut headers, name, first, |s| ByteStr::from_str_in(buf, s)),
+            None => push_values(&mut headers, name, first, |s| src.slice_ref(s)),
             Some(text) => {
                 let owned = ByteStr::from(text);
                 push_values(&mut headers, name, owned.as_str(), |s| owned.slice_ref(s));
@@ -205,7 +243,8 @@ pub(crate) fn parse_header_lines(
     }
     // Every CR must have ended a line: count them all at once rather than
     // searching each line (RFC 3261 §7, §25.1).
-    if !lenient && memchr::memchr_iter(b'\r', head.as_bytes()).count() != lines.crlf {
+    if !lenient && !crs_checked && memchr::memchr_iter(b'\r', head.as_bytes()).count() != lines.crlf
+    {
         let line = find_bare_cr(head).expect("a CR outside a CRLF exists");
         return Err(ParseError::header(
             prefix(line, 40),
@@ -241,11 +280,12 @@ fn push_values(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::lines::line_feeds;
 
     fn lines(head: &str) -> Result<(Headers, Option<usize>), ParseError> {
-        let buf = Bytes::copy_from_slice(head.as_bytes());
-        let text = std::str::from_utf8(&buf).unwrap();
-        parse_header_lines(&buf, text, false)
+        let src = ByteStr::from(head);
+        let lfs = line_feeds(head.as_bytes());
+        parse_header_lines(&src, src.as_str(), &lfs, 0, false, false)
     }
 
     #[test]
@@ -328,8 +368,9 @@ mod tests {
         ] {
             assert!(lines(bad).is_err(), "{bad:?} accepted");
         }
-        let buf = Bytes::from_static(b" x\r\nNoColon\r\nTo: <sip:a@example.com>\r\n");
-        let (h, _) = parse_header_lines(&buf, std::str::from_utf8(&buf).unwrap(), true).unwrap();
+        let src = ByteStr::from_static(" x\r\nNoColon\r\nTo: <sip:a@example.com>\r\n");
+        let lfs = line_feeds(src.as_bytes());
+        let (h, _) = parse_header_lines(&src, src.as_str(), &lfs, 0, true, false).unwrap();
         assert_eq!(h.len(), 1);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::bytestr::ByteStr;
 use crate::error::ParseError;
-use crate::params::{Param, Params};
+use crate::params::{Param, Params, param_name};
 
 /// `token` characters: alphanum and `-.!%*_+`'~` (RFC 3261 §25.1).
 #[inline]
@@ -22,6 +22,23 @@ const TOKEN: [bool; 256] = {
                 b,
                 b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
             );
+        i += 1;
+    }
+    table
+};
+
+/// Bytes of an unquoted parameter value: visible characters other than
+/// `;`, `,` and `"` (RFC 3261 §25.1 `gen-value` as token or host).
+#[inline]
+pub(crate) const fn is_param_value_byte(b: u8) -> bool {
+    PARAM_VALUE[b as usize]
+}
+
+const PARAM_VALUE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0x21;
+    while i < 256 {
+        table[i] = !matches!(i as u8, b';' | b',' | b'"');
         i += 1;
     }
     table
@@ -87,19 +104,23 @@ pub(crate) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[inline]
     pub(crate) fn new(text: &'a str) -> Cursor<'a> {
         Cursor { text, pos: 0 }
     }
 
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
+    #[inline]
     pub(crate) fn at_end(&self) -> bool {
         self.pos >= self.text.len()
     }
 
     /// Skips SP/HTAB; returns how many were skipped.
+    #[inline]
     pub(crate) fn skip_wsp(&mut self) -> usize {
         let start = self.pos;
         while self.peek().is_some_and(is_wsp) {
@@ -109,6 +130,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `b` when it is next.
+    #[inline]
     pub(crate) fn eat(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
             self.pos += 1;
@@ -119,12 +141,12 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes the longest run of bytes accepted by `accept`.
+    #[inline]
     pub(crate) fn take_while(&mut self, accept: impl Fn(u8) -> bool) -> &'a str {
         let start = self.pos;
-        let bytes = self.text.as_bytes();
-        while self.pos < bytes.len() && accept(bytes[self.pos]) {
-            self.pos += 1;
-        }
+        let rest = &self.text.as_bytes()[start..];
+        let len = rest.iter().position(|&b| !accept(b)).unwrap_or(rest.len());
+        self.pos = start + len;
         &self.text[start..self.pos]
     }
 
@@ -145,11 +167,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// Byte offset of the next unread byte.
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// Everything not consumed yet.
+    #[inline]
     pub(crate) fn rest(&self) -> &'a str {
         &self.text[self.pos..]
     }
@@ -213,18 +237,19 @@ impl<'a> Iterator for SplitCommas<'a> {
 /// Parses header parameters `*( SEMI generic-param )` with optional whitespace
 /// around `;` and `=` (RFC 3261 §25.1, `generic-param`). `rest` must be a slice
 /// of `src`; names and values share `src`'s buffer. Values keep their quotes.
-/// `what` names the header or element in errors.
+/// `what` names the header or element in errors. The parameters are appended
+/// to `params`.
 pub(crate) fn parse_header_params(
     src: &ByteStr,
     rest: &str,
     what: &'static str,
-) -> Result<Params, ParseError> {
-    let mut params = Params::new();
+    params: &mut Params,
+) -> Result<(), ParseError> {
     let mut c = Cursor::new(rest);
     loop {
         c.skip_wsp();
         if c.at_end() {
-            return Ok(params);
+            return Ok(());
         }
         if !c.eat(b';') {
             return Err(ParseError::header(what, "expected ';' before a parameter"));
@@ -242,7 +267,7 @@ pub(crate) fn parse_header_params(
                     ParseError::header(what, "unterminated quoted parameter value")
                 })?
             } else {
-                c.take_while(|b| !matches!(b, b';' | b',' | b' ' | b'\t' | b'"') && b >= 0x21)
+                c.take_while(is_param_value_byte)
             };
             if v.is_empty() {
                 return Err(ParseError::header(what, "empty parameter value"));
@@ -251,8 +276,8 @@ pub(crate) fn parse_header_params(
         } else {
             None
         };
-        params.0.push(Param {
-            name: src.slice_ref(name),
+        params.push(Param {
+            name: param_name(src, name),
             value,
         });
     }
@@ -284,7 +309,8 @@ mod tests {
     #[test]
     fn header_params_with_whitespace_and_quotes() {
         let src = ByteStr::from(r#" ;  tag    = 1918181833n ; lr ;x="a;b\"c""#);
-        let p = parse_header_params(&src, src.as_str(), "To").unwrap();
+        let mut p = Params::new();
+        parse_header_params(&src, src.as_str(), "To", &mut p).unwrap();
         assert_eq!(p.value("tag").unwrap(), "1918181833n");
         assert_eq!(p.get("lr"), Some(None));
         assert_eq!(p.value("x").unwrap(), r#""a;b\"c""#);
@@ -296,7 +322,7 @@ mod tests {
         for bad in [";;", ";a=", "; =b", ";a=b c", r#";a="open"#, "x", ";a=b,"] {
             let src = ByteStr::from(bad);
             assert!(
-                parse_header_params(&src, src.as_str(), "X").is_err(),
+                parse_header_params(&src, src.as_str(), "X", &mut Params::new()).is_err(),
                 "{bad:?} accepted"
             );
         }

@@ -10,16 +10,12 @@ use crate::headers::Headers;
 use crate::message::{Message, Request, Response};
 use crate::method::Method;
 use crate::status::StatusCode;
-use crate::uri::Uri;
+use crate::uri::{Scheme, SipUri, Uri};
 
 use super::header_section::{find_head_end, leading_crlf_len, parse_header_lines};
 use super::lex::{is_token, is_token_byte};
-
-/// The first line of a message.
-enum StartLine {
-    Request(Method, Uri),
-    Response(StatusCode, ByteStr),
-}
+use super::lines::{index_head, line_feeds};
+use super::uri::parse_uri_into;
 
 fn start_err(reason: &'static str) -> ParseError {
     ParseError::StartLine { reason }
@@ -30,18 +26,45 @@ pub(crate) fn parse_message(buf: Bytes) -> Result<Message, ParseError> {
     if start == buf.len() {
         return Err(ParseError::Incomplete);
     }
-    let (head_end, body_start) =
-        find_head_end(&buf, start).ok_or_else(|| ParseError::Incomplete)?;
-    let head = std::str::from_utf8(&buf[start..head_end]).map_err(|_| ParseError::NotUtf8)?;
-    let line_end =
-        memchr::memchr(b'\n', head.as_bytes()).expect("the header section ends with a line feed");
+    let index = index_head(&buf, start).ok_or(ParseError::Incomplete)?;
+    let (head_end, body_start) = (index.head_end, index.body_start);
+    // UTF-8 is checked here once for the whole header section; every value is
+    // a slice of `head_src`.
+    let head_src = ByteStr::validate(buf.slice(start..head_end)).ok_or(ParseError::NotUtf8)?;
+    let head = head_src.as_str();
+    let line_end = index.lfs[0] - start;
     let first = &head[..line_end];
     let first = first.strip_suffix('\r').unwrap_or(first);
-    if memchr::memchr(b'\r', first.as_bytes()).is_some() {
+    // Every CR must end a line (RFC 3261 §7, §25.1). When the CRs are exactly
+    // the line ends, nothing needs checking line by line.
+    let crlf_lines = index.lfs.iter().filter(|&&lf| buf[lf - 1] == b'\r').count();
+    let crs_checked = crlf_lines == index.crs;
+    if !crs_checked && memchr::memchr(b'\r', first.as_bytes()).is_some() {
         return Err(start_err("carriage return inside the start line"));
     }
-    let start_line = parse_start_line(&buf, first)?;
-    let (headers, content_length) = parse_header_lines(&buf, &head[line_end + 1..], false)?;
+    // Built in place: a request holds a large URI, and moving it costs.
+    let mut message = if is_status_line(first) {
+        Message::Response(Response::new(StatusCode::OK))
+    } else {
+        Message::Request(Request::new(
+            Method::Ack,
+            Uri::Sip(SipUri::empty(Scheme::Sip)),
+        ))
+    };
+    match &mut message {
+        Message::Request(request) => parse_request_line(&head_src, first, request)?,
+        Message::Response(response) => {
+            (response.status, response.reason) = parse_status_line(&head_src, first)?;
+        }
+    }
+    let (headers, content_length) = parse_header_lines(
+        &head_src,
+        &head[line_end + 1..],
+        &index.lfs[1..],
+        start + line_end + 1,
+        false,
+        crs_checked,
+    )?;
 
     // RFC 3261 §18.3: on a datagram, bytes past Content-Length are ignored and
     // fewer bytes than declared is an error; without the header the body is the
@@ -59,37 +82,23 @@ pub(crate) fn parse_message(buf: Bytes) -> Result<Message, ParseError> {
         body.truncate(declared);
     }
 
-    Ok(match start_line {
-        StartLine::Request(method, uri) => Message::Request(Request {
-            method,
-            uri,
-            headers,
-            body,
-        }),
-        StartLine::Response(status, reason) => Message::Response(Response {
-            status,
-            reason,
-            headers,
-            body,
-        }),
-    })
+    match &mut message {
+        Message::Request(r) => (r.headers, r.body) = (headers, body),
+        Message::Response(r) => (r.headers, r.body) = (headers, body),
+    }
+    Ok(message)
 }
 
-fn parse_start_line(buf: &Bytes, line: &str) -> Result<StartLine, ParseError> {
-    let is_response = line
-        .as_bytes()
+/// Whether the start line is a status line (a response).
+fn is_status_line(line: &str) -> bool {
+    line.as_bytes()
         .get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"));
-    if is_response {
-        parse_status_line(buf, line)
-    } else {
-        parse_request_line(buf, line)
-    }
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
 }
 
 /// `Method SP Request-URI SP SIP-Version` with exactly one SP between the
 /// elements and none at the end (RFC 3261 §7.1; RFC 4475 §3.1.2.8–10).
-fn parse_request_line(buf: &Bytes, line: &str) -> Result<StartLine, ParseError> {
+fn parse_request_line(buf: &ByteStr, line: &str, out: &mut Request) -> Result<(), ParseError> {
     if line.ends_with([' ', '\t']) {
         return Err(start_err("trailing whitespace in request line"));
     }
@@ -106,15 +115,14 @@ fn parse_request_line(buf: &Bytes, line: &str) -> Result<StartLine, ParseError> 
     if uri.is_empty() || uri.contains([' ', '\t']) {
         return Err(start_err("whitespace in Request-URI"));
     }
-    let uri = Uri::parse(&ByteStr::from_str_in(buf, uri))?;
-    let method = Method::known(method)
-        .unwrap_or_else(|| Method::Extension(ByteStr::from_str_in(buf, method)));
-    Ok(StartLine::Request(method, uri))
+    parse_uri_into(buf, uri, &mut out.uri)?;
+    out.method = Method::known(method).unwrap_or_else(|| Method::Extension(buf.slice_ref(method)));
+    Ok(())
 }
 
 /// `SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.2). The reason
 /// phrase is any text and may be empty (RFC 4475 §3.1.1.12, §3.1.1.13).
-fn parse_status_line(buf: &Bytes, line: &str) -> Result<StartLine, ParseError> {
+fn parse_status_line(buf: &ByteStr, line: &str) -> Result<(StatusCode, ByteStr), ParseError> {
     let (version, rest) = line.split_once(' ').unwrap_or((line, ""));
     check_version(version)?;
     let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -123,10 +131,7 @@ fn parse_status_line(buf: &Bytes, line: &str) -> Result<StartLine, ParseError> {
         .flatten()
         .and_then(StatusCode::new)
         .ok_or_else(|| start_err("status code must be three digits from 100 to 699"))?;
-    Ok(StartLine::Response(
-        status,
-        ByteStr::from_str_in(buf, reason),
-    ))
+    Ok((status, buf.slice_ref(reason)))
 }
 
 /// `SIP/2.0`, case-insensitive; another `SIP/x` version is
@@ -167,12 +172,16 @@ pub fn salvage_headers(buf: &Bytes) -> Option<Headers> {
     let head_end = find_head_end(buf, start).map_or(buf.len(), |(end, _)| end);
     let head = buf.slice(head_start..head_end.max(head_start));
     // Lines with bad UTF-8 keep their place with U+FFFD instead of failing.
-    let head = match String::from_utf8_lossy(&head) {
-        Cow::Borrowed(_) => head,
-        Cow::Owned(text) => Bytes::from(text),
+    let replaced = match String::from_utf8_lossy(&head) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(text) => Some(text),
     };
-    let text = std::str::from_utf8(&head).ok()?;
-    let (headers, _) = parse_header_lines(&head, text, true).ok()?;
+    let head = match replaced {
+        Some(text) => ByteStr::from(text),
+        None => ByteStr::validate(head)?,
+    };
+    let lfs = line_feeds(head.as_bytes());
+    let (headers, _) = parse_header_lines(&head, head.as_str(), &lfs, 0, true, false).ok()?;
     headers.top_via().ok()?;
     Some(headers)
 }
@@ -180,7 +189,7 @@ pub fn salvage_headers(buf: &Bytes) -> Option<Headers> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::headers::HeaderName;
+    use crate::header_name::HeaderName;
 
     fn parse(s: &[u8]) -> Result<Message, ParseError> {
         Message::parse(Bytes::copy_from_slice(s))

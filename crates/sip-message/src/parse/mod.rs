@@ -4,8 +4,10 @@
 pub(crate) mod framing;
 mod header_section;
 mod lex;
+mod lines;
 pub(crate) mod message;
 pub(crate) mod name_addr;
+mod sip_uri;
 pub(crate) mod uri;
 mod uri_compare;
 pub(crate) mod via;

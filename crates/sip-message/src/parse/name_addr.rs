@@ -8,7 +8,8 @@ use crate::params::unquote;
 use super::lex::{
     is_token_byte, is_wsp, parse_header_params, quoted_end, trim_start_wsp, trim_wsp,
 };
-use super::uri::parse_uri_in;
+use super::sip_uri::UriScan;
+use super::uri::{parse_uri_into, parse_uri_scanned};
 
 /// Element name used in errors; callers that know the header rename it.
 const WHAT: &str = "name-addr";
@@ -18,6 +19,15 @@ fn err(reason: &'static str) -> ParseError {
 }
 
 pub(crate) fn parse_name_addr(s: &ByteStr) -> Result<NameAddr, ParseError> {
+    let mut addr = NameAddr::empty();
+    parse_name_addr_into(s, &mut addr)?;
+    Ok(addr)
+}
+
+/// Parses one name-addr or addr-spec with parameters into `out`, which must
+/// be fresh from [`NameAddr::empty`] (filled in place: see
+/// [`parse_uri_into`]).
+pub(crate) fn parse_name_addr_into(s: &ByteStr, out: &mut NameAddr) -> Result<(), ParseError> {
     let text = trim_wsp(s.as_str());
     let bytes = text.as_bytes();
     if bytes.is_empty() {
@@ -38,7 +48,8 @@ pub(crate) fn parse_name_addr(s: &ByteStr) -> Result<NameAddr, ParseError> {
         if !rest.starts_with('<') {
             return Err(err("quoted display name not followed by <URI>"));
         }
-        return parse_angle(s, rest, display);
+        out.display_name = display;
+        return parse_angle(s, rest, out);
     }
 
     // An unquoted display name is a run of tokens separated by whitespace
@@ -48,8 +59,8 @@ pub(crate) fn parse_name_addr(s: &ByteStr) -> Result<NameAddr, ParseError> {
         let b = bytes[i];
         if b == b'<' {
             let name = trim_wsp(&text[..i]);
-            let display = (!name.is_empty()).then(|| s.slice_ref(name));
-            return parse_angle(s, &text[i..], display);
+            out.display_name = (!name.is_empty()).then(|| s.slice_ref(name));
+            return parse_angle(s, &text[i..], out);
         }
         if !(is_token_byte(b) || is_wsp(b) || b >= 0x80) {
             if b != b':' && text[i..].contains('<') {
@@ -59,45 +70,37 @@ pub(crate) fn parse_name_addr(s: &ByteStr) -> Result<NameAddr, ParseError> {
         }
         i += 1;
     }
-    parse_addr_spec(s, text)
+    parse_addr_spec(s, text, out)
 }
 
 /// `<URI>` followed by header parameters; `rest` starts with `<`.
-fn parse_angle(
-    s: &ByteStr,
-    rest: &str,
-    display_name: Option<ByteStr>,
-) -> Result<NameAddr, ParseError> {
-    let close =
-        memchr::memchr(b'>', rest.as_bytes()).ok_or_else(|| err("missing '>' after URI"))?;
-    let uri_text = &rest[1..close];
-    if uri_text.bytes().any(is_wsp) {
+fn parse_angle(s: &ByteStr, rest: &str, out: &mut NameAddr) -> Result<(), ParseError> {
+    // One pass finds the closing '>' and everything the URI parser needs.
+    let mut scan = UriScan::new();
+    let close = scan
+        .run(&rest.as_bytes()[1..], true)
+        .ok_or_else(|| err("missing '>' after URI"))?
+        + 1;
+    if scan.wsp {
         return Err(err("whitespace inside <URI>"));
     }
-    let uri = parse_uri_in(s, uri_text)?;
-    let params = parse_header_params(s, &rest[close + 1..], WHAT)?;
-    Ok(NameAddr {
-        display_name,
-        uri,
-        params,
-    })
+    parse_uri_scanned(s, &rest[1..close], &scan, &mut out.uri)?;
+    parse_header_params(s, &rest[close + 1..], WHAT, &mut out.params)
 }
 
 /// A bare addr-spec: the URI ends at the first `;` or whitespace and every
 /// parameter after it belongs to the header (RFC 3261 §20.10).
-fn parse_addr_spec(s: &ByteStr, text: &str) -> Result<NameAddr, ParseError> {
-    let end = text.find([';', ' ', '\t']).unwrap_or(text.len());
+fn parse_addr_spec(s: &ByteStr, text: &str, out: &mut NameAddr) -> Result<(), ParseError> {
+    let end = text
+        .bytes()
+        .position(|b| matches!(b, b';' | b' ' | b'\t'))
+        .unwrap_or(text.len());
     let uri_text = &text[..end];
-    if uri_text.contains(['?', ',']) {
+    if uri_text.bytes().any(|b| b == b'?' || b == b',') {
         return Err(err("a URI with '?' or ',' must be enclosed in <>"));
     }
-    let uri = parse_uri_in(s, uri_text)?;
-    let params = parse_header_params(s, &text[end..], WHAT)?;
-    Ok(NameAddr {
-        display_name: None,
-        uri,
-        params,
-    })
+    parse_uri_into(s, uri_text, &mut out.uri)?;
+    parse_header_params(s, &text[end..], WHAT, &mut out.params)
 }
 
 /// `q=0.5` → 500; `None` unless 0 ≤ q ≤ 1 with at most three decimals

@@ -5,73 +5,44 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::bytestr::ByteStr;
 use crate::error::ParseError;
-use crate::params::{Param, Params};
+use crate::params::Params;
 use crate::uri::{Host, Scheme, SipUri, TelUri, Uri};
 
+use super::sip_uri::{UriScan, parse_uri_params, sip_uri_after_scheme};
 pub(crate) use super::uri_compare::{sip_uri_equivalent, tel_uri_equivalent};
 
-fn uri_err(reason: &'static str) -> ParseError {
+pub(crate) fn uri_err(reason: &'static str) -> ParseError {
     ParseError::Uri { reason }
 }
 
-/// Splits `scheme:rest`, checking the scheme syntax
-/// (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`, RFC 3986 §3.1).
-fn split_scheme(text: &str) -> Result<(&str, &str), ParseError> {
-    let colon = position(text, b':').ok_or_else(|| uri_err("missing scheme"))?;
-    let scheme = &text[..colon];
+/// Checks the scheme syntax (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`,
+/// RFC 3986 §3.1).
+fn check_scheme(scheme: &str) -> Result<(), ParseError> {
     let mut bytes = scheme.bytes();
     let valid = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    if !valid {
-        return Err(uri_err("malformed scheme"));
+    if valid {
+        Ok(())
+    } else {
+        Err(uri_err("malformed scheme"))
     }
-    Ok((scheme, &text[colon + 1..]))
 }
 
-/// The first `b` in `text`. URIs are short: a plain loop beats a vectorised
-/// search and its set-up.
-fn position(text: &str, b: u8) -> Option<usize> {
-    text.bytes().position(|c| c == b)
-}
-
-/// Whitespace, control characters, quotes and angle brackets never appear
-/// unescaped in a URI (RFC 3986 §2; they delimit it in a name-addr).
-fn check_no_space(text: &str) -> Result<(), ParseError> {
-    if text.bytes().any(|b| NOT_IN_URI[usize::from(b)]) {
+/// Splits `scheme:rest` at the first colon (found by `scan`), after checking
+/// that the URI holds no byte that never appears unescaped in one.
+fn split_scheme<'t>(text: &'t str, scan: &UriScan) -> Result<(&'t str, usize), ParseError> {
+    if scan.bad {
         return Err(uri_err(
             "whitespace, control character, quote or angle bracket in URI",
         ));
     }
-    Ok(())
+    let colon = scan
+        .find(text.as_bytes(), 0, text.len(), |b| b == b':')
+        .ok_or_else(|| uri_err("missing scheme"))?;
+    let scheme = &text[..colon];
+    check_scheme(scheme)?;
+    Ok((scheme, colon + 1))
 }
-
-/// Bytes that never appear unescaped in a URI.
-const NOT_IN_URI: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = b <= 0x20
-            || b == 0x7f
-            || b == b'<' as usize
-            || b == b'>' as usize
-            || b == b'"' as usize;
-        b += 1;
-    }
-    table
-};
-
-/// Host name characters (letters, digits, `-`, `.`, and `_` as seen in the
-/// wild).
-const HOST_CHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_';
-        b += 1;
-    }
-    table
-};
 
 pub(crate) fn parse_uri(s: &ByteStr) -> Result<Uri, ParseError> {
     parse_uri_in(s, s.as_str())
@@ -79,26 +50,57 @@ pub(crate) fn parse_uri(s: &ByteStr) -> Result<Uri, ParseError> {
 
 /// Parses the URI `text`, a slice of `src`; parts share `src`'s buffer.
 pub(crate) fn parse_uri_in(src: &ByteStr, text: &str) -> Result<Uri, ParseError> {
-    let s = src;
-    check_no_space(text)?;
-    let (scheme, rest) = split_scheme(text)?;
-    if scheme.eq_ignore_ascii_case("sip") {
-        sip_uri_after_scheme(s, Scheme::Sip, rest).map(Uri::Sip)
+    let mut uri = Uri::Sip(SipUri::empty(Scheme::Sip));
+    parse_uri_into(src, text, &mut uri)?;
+    Ok(uri)
+}
+
+/// Parses the URI `text`, a slice of `src`, into `out`, which must be a fresh
+/// `Uri::Sip(SipUri::empty(…))`. A SIP URI is filled in place: with its
+/// inline parameter lists it is large, and moving it costs more than parsing
+/// it.
+pub(crate) fn parse_uri_into(src: &ByteStr, text: &str, out: &mut Uri) -> Result<(), ParseError> {
+    let mut scan = UriScan::new();
+    scan.run(text.as_bytes(), false);
+    parse_uri_scanned(src, text, &scan, out)
+}
+
+/// [`parse_uri_into`] for a text already scanned.
+pub(crate) fn parse_uri_scanned(
+    src: &ByteStr,
+    text: &str,
+    scan: &UriScan,
+    out: &mut Uri,
+) -> Result<(), ParseError> {
+    let (scheme, rest) = split_scheme(text, scan)?;
+    let scheme = if scheme.eq_ignore_ascii_case("sip") {
+        Scheme::Sip
     } else if scheme.eq_ignore_ascii_case("sips") {
-        sip_uri_after_scheme(s, Scheme::Sips, rest).map(Uri::Sip)
+        Scheme::Sips
     } else if scheme.eq_ignore_ascii_case("tel") {
-        parse_tel(s, rest).map(Uri::Tel)
-    } else if rest.is_empty() {
-        Err(uri_err("empty URI after the scheme"))
+        *out = Uri::Tel(parse_tel(src, &text[rest..])?);
+        return Ok(());
+    } else if rest == text.len() {
+        return Err(uri_err("empty URI after the scheme"));
     } else {
-        Ok(Uri::Other(s.slice_ref(text)))
+        *out = Uri::Other(src.slice_ref(text));
+        return Ok(());
+    };
+    if !matches!(out, Uri::Sip(_)) {
+        *out = Uri::Sip(SipUri::empty(scheme));
     }
+    let Uri::Sip(uri) = out else {
+        unreachable!("the URI was made a SIP URI just above")
+    };
+    uri.scheme = scheme;
+    sip_uri_after_scheme(src, text, scan, rest, uri)
 }
 
 pub(crate) fn parse_sip_uri(s: &ByteStr) -> Result<SipUri, ParseError> {
     let text = s.as_str();
-    check_no_space(text)?;
-    let (scheme_text, rest) = split_scheme(text)?;
+    let mut scan = UriScan::new();
+    scan.run(text.as_bytes(), false);
+    let (scheme_text, rest) = split_scheme(text, &scan)?;
     let scheme = if scheme_text.eq_ignore_ascii_case("sip") {
         Scheme::Sip
     } else if scheme_text.eq_ignore_ascii_case("sips") {
@@ -106,79 +108,9 @@ pub(crate) fn parse_sip_uri(s: &ByteStr) -> Result<SipUri, ParseError> {
     } else {
         return Err(uri_err("not a sip or sips URI"));
     };
-    sip_uri_after_scheme(s, scheme, rest)
-}
-
-/// The part of a SIP URI after `sip:`; `rest` is a slice of `s`.
-fn sip_uri_after_scheme(s: &ByteStr, scheme: Scheme, rest: &str) -> Result<SipUri, ParseError> {
-    // userinfo: '@' appears nowhere else in the grammar, so the first one ends
-    // it; the user part may hold ';', '?', ',' and '/' (RFC 3261 §25.1).
-    let (user, password, hostpart) = match position(rest, b'@') {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            let (user, password) = match position(userinfo, b':') {
-                Some(c) => (&userinfo[..c], Some(s.slice_ref(&userinfo[c + 1..]))),
-                None => (userinfo, None),
-            };
-            if user.is_empty() {
-                return Err(uri_err("empty user part"));
-            }
-            (Some(s.slice_ref(user)), password, &rest[at + 1..])
-        }
-        None => (None, None, rest),
-    };
-
-    let hostport_end = hostpart
-        .bytes()
-        .position(|b| b == b';' || b == b'?')
-        .unwrap_or(hostpart.len());
-    let (hostport, tail) = hostpart.split_at(hostport_end);
-    let (host, port) = parse_hostport(s, hostport)?;
-
-    let (param_text, header_text) = match position(tail, b'?') {
-        Some(q) => (&tail[..q], Some(&tail[q + 1..])),
-        None => (tail, None),
-    };
-    let params = match param_text.strip_prefix(';') {
-        Some(p) => parse_uri_params(s, p)?,
-        None => Params::new(),
-    };
-    let headers = match header_text {
-        Some(h) => parse_uri_headers(s, h)?,
-        None => Params::new(),
-    };
-    Ok(SipUri {
-        scheme,
-        user,
-        password,
-        host,
-        port,
-        params,
-        headers,
-    })
-}
-
-/// `host [":" port]`, IPv6 references in brackets.
-fn parse_hostport(s: &ByteStr, hostport: &str) -> Result<(Host, Option<u16>), ParseError> {
-    let (host_text, port_text) = if hostport.starts_with('[') {
-        let close =
-            position(hostport, b']').ok_or_else(|| uri_err("unterminated IPv6 reference"))?;
-        let after = &hostport[close + 1..];
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p),
-            None if after.is_empty() => None,
-            None => return Err(uri_err("unexpected text after IPv6 reference")),
-        };
-        (&hostport[..=close], port)
-    } else {
-        match position(hostport, b':') {
-            Some(c) => (&hostport[..c], Some(&hostport[c + 1..])),
-            None => (hostport, None),
-        }
-    };
-    let host = parse_host_str(s, host_text)?;
-    let port = port_text.map(parse_port).transpose()?;
-    Ok((host, port))
+    let mut uri = SipUri::empty(scheme);
+    sip_uri_after_scheme(s, text, &scan, rest, &mut uri)?;
+    Ok(uri)
 }
 
 /// A port: 1 to 5 digits, at most 65535.
@@ -219,13 +151,14 @@ pub(crate) fn parse_host_str(src: &ByteStr, text: &str) -> Result<Host, ParseErr
     // digits and dots (a top label never starts with a digit, so that must be
     // an IPv4 address).
     let mut numeric = true;
-    let mut previous = 0u8;
+    let mut previous = HOST_OTHER;
     for &b in bytes {
-        if !HOST_CHAR[usize::from(b)] || (b == b'.' && previous == b'.') {
+        let class = HOST_CLASS[usize::from(b)];
+        if class == HOST_INVALID || (class == HOST_DOT && previous == HOST_DOT) {
             return Err(uri_err("malformed host name"));
         }
-        numeric &= b.is_ascii_digit() || b == b'.';
-        previous = b;
+        numeric &= class != HOST_OTHER;
+        previous = class;
     }
     if numeric {
         return parse_ipv4(bytes)
@@ -238,68 +171,69 @@ pub(crate) fn parse_host_str(src: &ByteStr, text: &str) -> Result<Host, ParseErr
     Ok(Host::Domain(src.slice_ref(text)))
 }
 
+/// Host byte classes: not a host name character, a digit, a dot, or another
+/// host name character (letters, `-` and `_` as seen in the wild).
+const HOST_INVALID: u8 = 0;
+const HOST_DIGIT: u8 = 1;
+const HOST_DOT: u8 = 2;
+const HOST_OTHER: u8 = 3;
+
+const HOST_CLASS: [u8; 256] = {
+    let mut table = [HOST_INVALID; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_digit() {
+            HOST_DIGIT
+        } else if c == b'.' {
+            HOST_DOT
+        } else if c.is_ascii_alphabetic() || c == b'-' || c == b'_' {
+            HOST_OTHER
+        } else {
+            HOST_INVALID
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Whether `b` may appear in a host name.
+#[inline]
+pub(crate) fn is_host_byte(b: u8) -> bool {
+    HOST_CLASS[usize::from(b)] != HOST_INVALID
+}
+
 /// Dotted-decimal IPv4: four decimal octets up to 255, no leading zeros (the
 /// same rule as `Ipv4Addr::from_str`, without its generic machinery).
 fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = text.split(|b| *b == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut value: u16 = 0;
-        for &d in part {
-            if !d.is_ascii_digit() {
+    let mut index = 0;
+    let mut value: u16 = 0;
+    let mut digits = 0;
+    for &b in text {
+        if b == b'.' {
+            if digits == 0 || index == 3 {
                 return None;
             }
-            value = value * 10 + u16::from(d - b'0');
-        }
-        *octet = u8::try_from(value).ok()?;
-    }
-    parts.next().is_none().then(|| Ipv4Addr::from(octets))
-}
-
-/// `name[=value]` pieces separated by `;` (the leading `;` already removed).
-fn parse_uri_params(src: &ByteStr, text: &str) -> Result<Params, ParseError> {
-    let mut params = Params::new();
-    for piece in text.split(';') {
-        let (name, value) = match piece.split_once('=') {
-            Some((n, v)) => {
-                if v.is_empty() {
-                    return Err(uri_err("empty URI parameter value"));
-                }
-                (n, Some(src.slice_ref(v)))
+            octets[index] = u8::try_from(value).ok()?;
+            index += 1;
+            (value, digits) = (0, 0);
+        } else if b.is_ascii_digit() {
+            // At most three digits, and no leading zero.
+            if digits == 3 || (digits == 1 && value == 0) {
+                return None;
             }
-            None => (piece, None),
-        };
-        if name.is_empty() {
-            return Err(uri_err("empty URI parameter"));
+            value = value * 10 + u16::from(b - b'0');
+            digits += 1;
+        } else {
+            return None;
         }
-        params.0.push(Param {
-            name: src.slice_ref(name),
-            value,
-        });
     }
-    Ok(params)
-}
-
-/// `hname=hvalue` pieces separated by `&` (the leading `?` already removed).
-fn parse_uri_headers(src: &ByteStr, text: &str) -> Result<Params, ParseError> {
-    let mut headers = Params::new();
-    for piece in text.split('&') {
-        let (name, value) = piece
-            .split_once('=')
-            .ok_or_else(|| uri_err("URI header without '='"))?;
-        if name.is_empty() {
-            return Err(uri_err("empty URI header name"));
-        }
-        headers.0.push(Param {
-            name: src.slice_ref(name),
-            value: Some(src.slice_ref(value)),
-        });
+    if digits == 0 || index != 3 {
+        return None;
     }
-    Ok(headers)
+    octets[3] = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// `tel:` URI (RFC 3966 §3): a global (`+…`) or local number, then parameters.
@@ -323,10 +257,12 @@ fn parse_tel(src: &ByteStr, rest: &str) -> Result<TelUri, ParseError> {
     if !valid {
         return Err(uri_err("malformed telephone number"));
     }
-    let params = match param_text {
-        Some(p) => parse_uri_params(src, p)?,
-        None => Params::new(),
-    };
+    let mut params = Params::default();
+    if let Some(p) = param_text {
+        let mut scan = UriScan::new();
+        scan.run(p.as_bytes(), false);
+        parse_uri_params(src, p, &scan, 0, p.len(), &mut params)?;
+    }
     Ok(TelUri {
         number: src.slice_ref(number),
         params,

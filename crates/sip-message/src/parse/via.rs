@@ -6,7 +6,7 @@ use crate::method::Method;
 use crate::via::{CSeq, Via};
 
 use super::lex::{Cursor, is_token_byte, parse_header_params};
-use super::uri::{parse_host_str, parse_port};
+use super::uri::{is_host_byte, parse_host_str, parse_port};
 
 fn via_err(reason: &'static str) -> ParseError {
     ParseError::header("Via", reason)
@@ -15,6 +15,14 @@ fn via_err(reason: &'static str) -> ParseError {
 /// `sent-protocol LWS sent-by *( SEMI via-params )`, where the slashes of
 /// sent-protocol and the colon of sent-by may be surrounded by whitespace.
 pub(crate) fn parse_via(s: &ByteStr) -> Result<Via, ParseError> {
+    let mut via = Via::empty();
+    parse_via_into(s, &mut via)?;
+    Ok(via)
+}
+
+/// [`parse_via`] into `out`, fresh from [`Via::empty`] (filled in place: its
+/// inline parameter list makes it large).
+pub(crate) fn parse_via_into(s: &ByteStr, out: &mut Via) -> Result<(), ParseError> {
     let text = s.as_str();
     let mut c = Cursor::new(text);
     c.skip_wsp();
@@ -47,7 +55,7 @@ pub(crate) fn parse_via(s: &ByteStr) -> Result<Via, ParseError> {
             .ok_or_else(|| via_err("unterminated IPv6 reference"))?;
         c.take_n(close + 1)
     } else {
-        c.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+        c.take_while(is_host_byte)
     };
     let host = parse_host_str(s, host_text).map_err(|e| match e {
         ParseError::Uri { reason } => via_err(reason),
@@ -63,22 +71,33 @@ pub(crate) fn parse_via(s: &ByteStr) -> Result<Via, ParseError> {
     };
 
     let written = &text[protocol_start..protocol_end];
-    let protocol = if written.len() == name.len() + 1 + version.len() {
+    let protocol = if written == "SIP/2.0" {
+        // The usual spelling: a static string reads the same and costs less.
+        ByteStr::from_static("SIP/2.0")
+    } else if written.len() == name.len() + 1 + version.len() {
         s.slice_ref(written)
     } else if name.eq_ignore_ascii_case("SIP") && version == "2.0" {
         // Written with inner whitespace: normalised without copying.
         ByteStr::from_static("SIP/2.0")
     } else {
-        ByteStr::from(format!("{name}/{version}"))
+        let mut joined = String::with_capacity(name.len() + 1 + version.len());
+        joined.push_str(name);
+        joined.push('/');
+        joined.push_str(version);
+        ByteStr::from(joined)
     };
-    let params = parse_header_params(s, c.rest(), "Via")?;
-    Ok(Via {
-        protocol,
-        transport_token: s.slice_ref(transport),
-        host,
-        port,
-        params,
-    })
+    out.protocol = protocol;
+    out.transport_token = match transport {
+        "UDP" => ByteStr::from_static("UDP"),
+        "TCP" => ByteStr::from_static("TCP"),
+        "TLS" => ByteStr::from_static("TLS"),
+        "WS" => ByteStr::from_static("WS"),
+        "WSS" => ByteStr::from_static("WSS"),
+        _ => s.slice_ref(transport),
+    };
+    out.host = host;
+    out.port = port;
+    parse_header_params(s, c.rest(), "Via", &mut out.params)
 }
 
 /// `1*DIGIT LWS Method`. The number must fit in 32 bits here; the RFC's
