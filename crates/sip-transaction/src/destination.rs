@@ -48,14 +48,14 @@ mod tests {
             transport_token: ByteStr::from_static("UDP"),
             host: Host::Domain(ByteStr::from_static("client.example.com")),
             port,
-            params: Params(
+            params: Params::from(
                 params
                     .iter()
                     .map(|(n, v)| Param {
                         name: ByteStr::from(*n),
                         value: v.map(ByteStr::from),
                     })
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
         }
     }

@@ -142,7 +142,7 @@ mod tests {
     fn via(host: Host, port: Option<u16>, branch: Option<&str>) -> Via {
         let mut params = Params::new();
         if let Some(b) = branch {
-            params.0.push(Param {
+            params.push(Param {
                 name: ByteStr::from("branch"),
                 value: Some(ByteStr::from(b)),
             });

@@ -261,7 +261,9 @@ impl TransactionLayer {
 
     /// The transport failed to deliver to `dest` (RFC 3261 §17.1.4, §17.2.4).
     /// Transactions sending to the same transport and remote address (as handed
-    /// out in [`Transmit::dest`]) learn of it, in the order they were created.
+    /// out in [`Transmit::dest`]) learn of it, in the order they were created:
+    /// client transactions, and server transactions on reliable transports
+    /// (UDP server transactions are not told: see `reports_transport_errors`).
     /// Those that send in their current state report
     /// [`TxEvent::TransportError`]: INVITE clients in Calling or Completed,
     /// non-INVITE clients in Trying or Proceeding and non-INVITE servers in
@@ -330,9 +332,10 @@ impl TransactionLayer {
     }
 
     /// The request of a live transaction. Client transactions keep it for their
-    /// whole life; server transactions release it once the TU has sent a final
-    /// response (they keep only the serialized response), so this returns `None`
-    /// from then on.
+    /// whole life; INVITE server transactions until the TU has sent a final
+    /// response (then they keep only the serialized response). Non-INVITE server
+    /// transactions keep no copy at all (the TU got the request in
+    /// [`TxEvent::Request`]): `None` for them.
     pub fn request_of(&self, tx: TxId) -> Option<&Request> {
         self.txs.get(&tx)?.machine.request()
     }
@@ -372,14 +375,26 @@ impl TransactionLayer {
             &mut self.client_keys
         };
         keys.insert(tx.key.clone(), id);
-        let state = FixedState::with_seed(self.hash_seed);
-        self.by_dest
-            .entry((tx.dest.transport, tx.dest.remote))
-            .or_insert_with(|| HashSet::with_hasher(state))
-            .insert(id);
+        if Self::reports_transport_errors(&tx) {
+            let state = FixedState::with_seed(self.hash_seed);
+            self.by_dest
+                .entry((tx.dest.transport, tx.dest.remote))
+                .or_insert_with(|| HashSet::with_hasher(state))
+                .insert(id);
+        }
         self.stats
             .transition(tx.machine.kind(), None, tx.machine.state());
         self.txs.insert(id, tx);
+    }
+
+    /// Whether a transaction is indexed by destination for
+    /// [`Self::transport_error`]: every client transaction, and server
+    /// transactions on reliable transports. A response sent over UDP has no
+    /// delivery feedback to speak of (the socket is unconnected), and indexing
+    /// every UDP server transaction would put hundreds of thousands of entries
+    /// (Timer J keeps them 32 s) under one source address.
+    fn reports_transport_errors(tx: &Transaction) -> bool {
+        !tx.machine.kind().is_server() || tx.dest.transport.is_reliable()
     }
 
     /// Runs `f` on transaction `id`'s machine, then accounts for its new state

@@ -9,7 +9,7 @@
 //! ```
 
 use bytes::Bytes;
-use sb_sip_message::{Request, Response};
+use sb_sip_message::Response;
 
 use crate::ctx::Ctx;
 use crate::error::TxError;
@@ -24,23 +24,21 @@ enum State {
     Terminated,
 }
 
-/// One non-INVITE server transaction. In Completed it holds only the serialized
-/// final response: the request is released when the final response is sent.
+/// One non-INVITE server transaction. It keeps no copy of the request (the TU
+/// has it; matching uses the key): only the serialized last response, which
+/// retransmissions get.
 #[derive(Debug)]
 pub(crate) struct ServerNonInvite {
     state: State,
-    /// The request, until a final response is sent.
-    request: Option<Box<Request>>,
     /// The last response sent.
     last: Option<Bytes>,
 }
 
 impl ServerNonInvite {
     /// A new transaction in Trying; no timer runs until the TU answers.
-    pub(crate) fn new(request: Request) -> Self {
+    pub(crate) fn new() -> Self {
         ServerNonInvite {
             state: State::Trying,
-            request: Some(Box::new(request)),
             last: None,
         }
     }
@@ -52,10 +50,6 @@ impl ServerNonInvite {
             State::Completed => TxState::Completed,
             State::Terminated => TxState::Terminated,
         }
-    }
-
-    pub(crate) fn request(&self) -> Option<&Request> {
-        self.request.as_deref()
     }
 
     /// A retransmission of the request: absorbed in Trying, answered with the
@@ -86,7 +80,6 @@ impl ServerNonInvite {
             self.state = State::Proceeding;
             return Ok(());
         }
-        self.request = None;
         let j = ctx.duration(TimerKind::J);
         if j.is_zero() {
             self.state = State::Terminated;

@@ -267,42 +267,59 @@ fn transport_errors() {
 #[test]
 fn server_transport_errors() {
     let mut sim = Sim::new(TimerConfig::default());
-    let via = |b: &str| format!("SIP/2.0/UDP 192.0.2.10:5060;branch={b}");
+    let via = |b: &str| format!("SIP/2.0/TCP 192.0.2.10:5060;branch={b}");
     sim.inbound(
         ms(0),
         inbound(request_with("REGISTER", &via("z9hG4bKt1"), 1, None)),
-        peer(Udp),
+        peer(Tcp),
     );
     let (trying, _) = sim.last_server_tx();
     sim.inbound(
         ms(0),
         inbound(request_with("REGISTER", &via("z9hG4bKt2"), 2, None)),
-        peer(Udp),
+        peer(Tcp),
     );
-    let (completed, register) = sim.last_server_tx();
-    sim.respond(ms(0), completed, reply(&register, 200));
+    let (proceeding, register) = sim.last_server_tx();
+    sim.respond(ms(0), proceeding, reply(&register, 100));
     sim.inbound(
         ms(0),
         inbound(request_with("INVITE", &via("z9hG4bKt3"), 3, None)),
-        peer(Udp),
+        peer(Tcp),
     );
     let (invite_tx, invite) = sim.last_server_tx();
     sim.respond(ms(0), invite_tx, reply(&invite, 486));
+    // A UDP server transaction towards the same address is not indexed for
+    // transport errors (a UDP response has no delivery feedback).
+    sim.inbound(
+        ms(0),
+        inbound(request_with(
+            "REGISTER",
+            "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKt4",
+            4,
+            None,
+        )),
+        peer(Udp),
+    );
+    let (udp_tx, udp_register) = sim.last_server_tx();
+    sim.respond(ms(0), udp_tx, reply(&udp_register, 100));
     sim.take_log();
 
-    let d = sim.layer.destination_of(completed).expect("live");
+    let d = sim.layer.destination_of(proceeding).expect("live");
     sim.transport_error(ms(100), d);
     assert_eq!(
         sim.events(),
         [
-            (ms(100), TxEvent::TransportError { tx: completed }),
-            (ms(100), TxEvent::Terminated { tx: completed }),
+            (ms(100), TxEvent::TransportError { tx: proceeding }),
+            (ms(100), TxEvent::Terminated { tx: proceeding }),
             // RFC 6026 Figure 7: reported, no state change.
             (ms(100), TxEvent::TransportError { tx: invite_tx }),
         ]
     );
     assert_eq!(sim.layer.state_of(trying), Some(TxState::Trying));
     assert_eq!(sim.layer.state_of(invite_tx), Some(TxState::Completed));
+    let udp_dest = sim.layer.destination_of(udp_tx).expect("live");
+    sim.transport_error(ms(200), udp_dest);
+    assert_eq!(sim.layer.state_of(udp_tx), Some(TxState::Proceeding));
 }
 
 #[test]

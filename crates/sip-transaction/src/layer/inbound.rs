@@ -62,7 +62,7 @@ impl TransactionLayer {
         let machine = if request.method == Method::Invite {
             Machine::ServerInvite(ServerInvite::new(request.clone()))
         } else {
-            Machine::ServerNonInvite(ServerNonInvite::new(request.clone()))
+            Machine::ServerNonInvite(ServerNonInvite::new())
         };
         self.insert(
             id,

@@ -47,7 +47,7 @@ impl Machine {
             Machine::ClientInvite(m) => Some(m.request()),
             Machine::ClientNonInvite(m) => Some(m.request()),
             Machine::ServerInvite(m) => m.request(),
-            Machine::ServerNonInvite(m) => m.request(),
+            Machine::ServerNonInvite(_) => None,
         }
     }
 
