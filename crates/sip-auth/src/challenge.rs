@@ -174,24 +174,35 @@ fn parse_qop_options(list: &str) -> Result<Qop, AuthError> {
     }
 }
 
-impl fmt::Display for Challenge<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Digest realm=")?;
-        write_quoted(f, &self.realm)?;
-        f.write_str(", nonce=")?;
-        write_quoted(f, &self.nonce)?;
+impl Challenge<'_> {
+    /// Writes the header value (the same text as `Display`) without going
+    /// through the formatting machinery: the hot path of every 401/407.
+    pub fn write_value(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        out.write_str("Digest realm=")?;
+        write_quoted(out, &self.realm)?;
+        out.write_str(", nonce=")?;
+        write_quoted(out, &self.nonce)?;
         if let Some(opaque) = &self.opaque {
-            f.write_str(", opaque=")?;
-            write_quoted(f, opaque)?;
+            out.write_str(", opaque=")?;
+            write_quoted(out, opaque)?;
         }
-        write!(f, ", algorithm={}", self.algorithm)?;
+        out.write_str(", algorithm=")?;
+        out.write_str(self.algorithm.as_str())?;
         if let Some(qop) = self.qop {
-            write!(f, ", qop=\"{}\"", qop.as_str())?;
+            out.write_str(", qop=\"")?;
+            out.write_str(qop.as_str())?;
+            out.write_str("\"")?;
         }
         if self.stale {
-            f.write_str(", stale=true")?;
+            out.write_str(", stale=true")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Challenge<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_value(f)
     }
 }
 
