@@ -137,14 +137,17 @@ impl Store {
     /// Applies a batch of binding changes, in order, in ONE transaction: either every change
     /// is committed or none is.
     ///
-    /// SQLite runs one cached prepared statement per change inside `BEGIN IMMEDIATE`
-    /// (in-process, so there are no round trips to save); PostgreSQL sends each run of
-    /// consecutive changes of the same kind as one array statement (`UNNEST`), so a batch
-    /// costs a few round trips whatever its size.
+    /// The result is that of applying the changes one by one, but the batch is first
+    /// reduced to its net effect (see "Writing a batch of bindings" in the crate docs): the
+    /// AORs cleared, the bindings removed and the bindings upserted, each key once, so it is
+    /// written with a few multi-row statements whatever its size. A change superseded later
+    /// in the same batch (an upsert followed by another change of the same binding,
+    /// anything before a `RemoveAor` of its AOR) is never sent to the database.
     ///
     /// # Errors
-    /// [`StoreError::ConstraintViolation`] when a value is out of range (e.g. `q` above
-    /// 1000), [`StoreError::Database`] otherwise; the whole batch is rolled back.
+    /// [`StoreError::ConstraintViolation`] when a value that would be written is out of
+    /// range (e.g. `q` above 1000), [`StoreError::Database`] otherwise; the whole batch is
+    /// rolled back.
     pub async fn apply_binding_changes(&self, changes: &[BindingChange]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());

@@ -1,43 +1,58 @@
-//! PostgreSQL batch path for binding changes: one array statement per run of changes.
+//! PostgreSQL batch path for binding changes: the batch's [`Plan`] as at most three array
+//! statements (`UNNEST`), whatever the batch's size and interleaving.
 //!
-//! A batch is cut into runs of consecutive changes of the same kind; each run becomes one
-//! statement whose parameters are column arrays expanded by `UNNEST`. Runs keep the
-//! batch's order, so `Upsert(k)`, `Remove(k)`, `Upsert(k)` ends with `k` present. Inside a
-//! run of upserts a key may appear once only (PostgreSQL refuses to update a row twice in
-//! one `INSERT ... ON CONFLICT`); the last upsert of a key wins, exactly as if the run had
-//! been applied one by one, since an upsert overwrites every column.
-
-use std::collections::HashMap;
+//! Each part of the plan (clear AORs, remove bindings, upsert bindings) is one statement
+//! whose parameters are column arrays, so a batch costs one round trip per non-empty part.
+//! A batch with a single part (the usual one: only upserts) runs as one autocommit
+//! statement, which is its own transaction, saving the `BEGIN` and `COMMIT` round trips;
+//! otherwise the parts run inside one transaction.
 
 use sqlx::PgPool;
 use sqlx::postgres::PgConnection;
 
 use crate::StoreError;
 use crate::bindings::{BindingChange, BindingRecord, binding_columns, binding_upsert_tail};
+use crate::bindings_plan::Plan;
 
 pub(crate) async fn apply(pool: &PgPool, changes: &[BindingChange]) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    let mut rest = changes;
-    while let Some(first) = rest.first() {
-        let kind = std::mem::discriminant(first);
-        let len = rest
-            .iter()
-            .position(|c| std::mem::discriminant(c) != kind)
-            .unwrap_or(rest.len());
-        let (run, tail) = rest.split_at(len);
-        match first {
-            BindingChange::Upsert(_) => upsert_run(&mut tx, run).await?,
-            BindingChange::Remove { .. } => remove_run(&mut tx, run).await?,
-            BindingChange::RemoveAor { .. } => remove_aor_run(&mut tx, run).await?,
+    let plan = Plan::new(changes);
+    match plan.parts() {
+        0 => Ok(()),
+        1 => run(&mut *pool.acquire().await?, &plan).await,
+        _ => {
+            let mut tx = pool.begin().await?;
+            run(&mut tx, &plan).await?;
+            tx.commit().await?;
+            Ok(())
         }
-        rest = tail;
     }
-    tx.commit().await?;
+}
+
+async fn run(conn: &mut PgConnection, plan: &Plan<'_>) -> Result<(), StoreError> {
+    if !plan.remove_aors.is_empty() {
+        let sql = "DELETE FROM bindings WHERE aor = ANY($1::text[])";
+        sqlx::query(sql)
+            .bind(&plan.remove_aors)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.removes.is_empty() {
+        let (aors, ids): (Vec<&str>, Vec<&str>) = plan.removes.iter().copied().unzip();
+        let sql = "DELETE FROM bindings AS b USING UNNEST($1::text[], $2::text[]) AS r(aor, binding_id) \
+                   WHERE b.aor = r.aor AND b.binding_id = r.binding_id";
+        sqlx::query(sql)
+            .bind(&aors)
+            .bind(&ids)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.upserts.is_empty() {
+        upsert(conn, &plan.upserts).await?;
+    }
     Ok(())
 }
 
 /// Column arrays for one `UNNEST` upsert.
-#[derive(Default)]
 struct Columns<'a> {
     aor: Vec<&'a str>,
     binding_id: Vec<&'a str>,
@@ -58,43 +73,33 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn push(&mut self, r: &'a BindingRecord) {
-        self.aor.push(&r.aor);
-        self.binding_id.push(&r.binding_id);
-        self.contact.push(&r.contact);
-        self.instance.push(r.instance.as_deref());
-        self.reg_id.push(r.reg_id.map(i64::from));
-        self.q.push(r.q.map(i32::from));
-        self.call_id.push(&r.call_id);
-        self.cseq.push(i64::from(r.cseq));
-        self.expires_at.push(r.expires_at_unix_ms);
-        self.transport.push(&r.transport);
-        self.source.push(&r.source);
-        self.local.push(&r.local);
-        self.user_agent.push(r.user_agent.as_deref());
-        self.path.push(r.path.as_deref());
-        self.node.push(r.node.as_deref());
-        self.updated_at.push(r.updated_at_unix_ms);
+    fn new(records: &[&'a BindingRecord]) -> Self {
+        let column = |f: fn(&'a BindingRecord) -> &'a str| records.iter().map(|r| f(r)).collect();
+        let optional =
+            |f: fn(&'a BindingRecord) -> Option<&'a str>| records.iter().map(|r| f(r)).collect();
+        Columns {
+            aor: column(|r| &r.aor),
+            binding_id: column(|r| &r.binding_id),
+            contact: column(|r| &r.contact),
+            instance: optional(|r| r.instance.as_deref()),
+            reg_id: records.iter().map(|r| r.reg_id.map(i64::from)).collect(),
+            q: records.iter().map(|r| r.q.map(i32::from)).collect(),
+            call_id: column(|r| &r.call_id),
+            cseq: records.iter().map(|r| i64::from(r.cseq)).collect(),
+            expires_at: records.iter().map(|r| r.expires_at_unix_ms).collect(),
+            transport: column(|r| &r.transport),
+            source: column(|r| &r.source),
+            local: column(|r| &r.local),
+            user_agent: optional(|r| r.user_agent.as_deref()),
+            path: optional(|r| r.path.as_deref()),
+            node: optional(|r| r.node.as_deref()),
+            updated_at: records.iter().map(|r| r.updated_at_unix_ms).collect(),
+        }
     }
 }
 
-async fn upsert_run(tx: &mut PgConnection, run: &[BindingChange]) -> Result<(), StoreError> {
-    let records = || {
-        run.iter().filter_map(|c| match c {
-            BindingChange::Upsert(r) => Some(r),
-            _ => None,
-        })
-    };
-    let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(run.len());
-    for (i, r) in records().enumerate() {
-        last.insert((&r.aor, &r.binding_id), i);
-    }
-    let mut cols = Columns::default();
-    for (i, r) in records().enumerate() {
-        if last.get(&(r.aor.as_str(), r.binding_id.as_str())) == Some(&i) {
-            cols.push(r);
-        }
-    }
+async fn upsert(conn: &mut PgConnection, records: &[&BindingRecord]) -> Result<(), StoreError> {
+    let cols = Columns::new(records);
     let sql = concat!(
         "INSERT INTO bindings (",
         binding_columns!(),
@@ -120,35 +125,7 @@ async fn upsert_run(tx: &mut PgConnection, run: &[BindingChange]) -> Result<(), 
         .bind(&cols.path)
         .bind(&cols.node)
         .bind(&cols.updated_at)
-        .execute(tx)
+        .execute(conn)
         .await?;
-    Ok(())
-}
-
-async fn remove_run(tx: &mut PgConnection, run: &[BindingChange]) -> Result<(), StoreError> {
-    let mut aors = Vec::with_capacity(run.len());
-    let mut ids = Vec::with_capacity(run.len());
-    for change in run {
-        if let BindingChange::Remove { aor, binding_id } = change {
-            aors.push(aor.as_str());
-            ids.push(binding_id.as_str());
-        }
-    }
-    let sql = "DELETE FROM bindings AS b USING UNNEST($1::text[], $2::text[]) AS r(aor, binding_id) \
-               WHERE b.aor = r.aor AND b.binding_id = r.binding_id";
-    sqlx::query(sql).bind(&aors).bind(&ids).execute(tx).await?;
-    Ok(())
-}
-
-async fn remove_aor_run(tx: &mut PgConnection, run: &[BindingChange]) -> Result<(), StoreError> {
-    let aors: Vec<&str> = run
-        .iter()
-        .filter_map(|c| match c {
-            BindingChange::RemoveAor { aor } => Some(aor.as_str()),
-            _ => None,
-        })
-        .collect();
-    let sql = "DELETE FROM bindings WHERE aor = ANY($1::text[])";
-    sqlx::query(sql).bind(&aors).execute(tx).await?;
     Ok(())
 }

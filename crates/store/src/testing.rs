@@ -39,6 +39,10 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
 
+/// Rows per statement of the SQLite binding batch path: batches around multiples of it
+/// exercise the chunk boundaries (smaller remainders go out as falling powers of two).
+pub const BINDING_CHUNK_ROWS: usize = crate::bindings_sqlite::CHUNK_ROWS;
+
 /// Environment variable naming an existing PostgreSQL server to use instead of a throwaway
 /// cluster, e.g. `postgres://postgres:secret@127.0.0.1:5432/postgres`.
 pub const POSTGRES_URL_ENV: &str = "SWITCHBOARD_TEST_POSTGRES_URL";

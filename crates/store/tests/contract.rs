@@ -97,6 +97,9 @@ contract!(
     bindings::load_skips_expired_bindings,
     bindings::purge_expired_bindings,
     bindings::big_batch_of_5000_upserts,
+    bindings::batches_around_chunk_boundaries,
+    bindings::same_key_changes_across_chunk_boundaries,
+    bindings::random_batches_match_in_order_application,
 );
 
 fn md5(fill: char) -> Ha1Md5 {

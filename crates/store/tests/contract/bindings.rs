@@ -1,5 +1,8 @@
 //! Registration bindings: batches, atomicity, expiry.
 
+use std::collections::BTreeMap;
+
+use sb_store::testing::BINDING_CHUNK_ROWS;
 use sb_store::{BindingChange, BindingRecord, StoreError};
 
 use crate::{Harness, NOW, binding, keys};
@@ -236,5 +239,182 @@ pub(crate) async fn big_batch_of_5000_upserts(h: &Harness) {
         .await
         .expect("5,000 removals");
     assert!(store.load_bindings(0).await.expect("load").is_empty());
+    store.close().await;
+}
+
+/// Batch sizes around the SQLite statement chunk: empty, one, one short of a chunk, a
+/// chunk, one over, two chunks and three rows.
+fn chunk_boundary_sizes() -> [usize; 6] {
+    let chunk = BINDING_CHUNK_ROWS;
+    [0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk + 3]
+}
+
+fn numbered(i: usize, id: &str, cseq: u32) -> BindingRecord {
+    let mut r = binding(
+        &format!("sip:user{i:04}@example.com"),
+        id,
+        NOW + 60_000 + i64::from(cseq),
+    );
+    r.cseq = cseq;
+    r.contact = format!("<sip:user{i:04}@192.0.2.10:{};transport=udp>", 5060 + i);
+    r
+}
+
+pub(crate) async fn batches_around_chunk_boundaries(h: &Harness) {
+    let store = h.open().await;
+    for n in chunk_boundary_sizes() {
+        // Inserts, then overwrites of every row, then removals of every row.
+        for cseq in [1, 2] {
+            let records: Vec<BindingRecord> = (0..n).map(|i| numbered(i, "b0", cseq)).collect();
+            let changes: Vec<BindingChange> =
+                records.iter().cloned().map(BindingChange::Upsert).collect();
+            store
+                .apply_binding_changes(&changes)
+                .await
+                .unwrap_or_else(|e| panic!("{n} upserts: {e}"));
+            assert_eq!(
+                store.load_bindings(NOW).await.expect("load"),
+                records,
+                "{n} upserts, round {cseq}"
+            );
+        }
+        let removals: Vec<BindingChange> = (0..n)
+            .map(|i| BindingChange::Remove {
+                aor: format!("sip:user{i:04}@example.com"),
+                binding_id: "b0".to_owned(),
+            })
+            .collect();
+        store
+            .apply_binding_changes(&removals)
+            .await
+            .unwrap_or_else(|e| panic!("{n} removals: {e}"));
+        assert!(
+            store.load_bindings(0).await.expect("load").is_empty(),
+            "{n}"
+        );
+
+        // Two bindings per AOR, then every AOR cleared.
+        let two_each: Vec<BindingChange> = (0..n)
+            .flat_map(|i| [numbered(i, "b0", 3), numbered(i, "b1", 3)])
+            .map(BindingChange::Upsert)
+            .collect();
+        store
+            .apply_binding_changes(&two_each)
+            .await
+            .unwrap_or_else(|e| panic!("{} upserts: {e}", 2 * n));
+        assert_eq!(store.load_bindings(NOW).await.expect("load").len(), 2 * n);
+        let clear_all: Vec<BindingChange> = (0..n)
+            .map(|i| BindingChange::RemoveAor {
+                aor: format!("sip:user{i:04}@example.com"),
+            })
+            .collect();
+        store
+            .apply_binding_changes(&clear_all)
+            .await
+            .unwrap_or_else(|e| panic!("{n} AOR removals: {e}"));
+        assert!(
+            store.load_bindings(0).await.expect("load").is_empty(),
+            "{n}"
+        );
+    }
+    store.close().await;
+}
+
+pub(crate) async fn same_key_changes_across_chunk_boundaries(h: &Harness) {
+    let store = h.open().await;
+    let chunk = BINDING_CHUNK_ROWS;
+    let target = |cseq| numbered(9_999, "b0", cseq);
+    let gone = numbered(9_998, "b0", 1);
+    let mut changes = vec![
+        BindingChange::Upsert(target(1)),
+        BindingChange::Upsert(gone.clone()),
+    ];
+    // Fillers push each later change of the same keys into a later chunk.
+    let filler =
+        |from: usize| (from..from + chunk).map(|i| BindingChange::Upsert(numbered(i, "b0", 1)));
+    changes.extend(filler(0));
+    changes.push(BindingChange::Remove {
+        aor: target(0).aor,
+        binding_id: "b0".to_owned(),
+    });
+    changes.push(BindingChange::Upsert(numbered(9_998, "b0", 2)));
+    changes.extend(filler(chunk));
+    changes.push(BindingChange::Upsert(target(3)));
+    changes.push(BindingChange::Remove {
+        aor: gone.aor.clone(),
+        binding_id: "b0".to_owned(),
+    });
+    changes.extend(filler(2 * chunk));
+    changes.push(BindingChange::Upsert(target(4)));
+    store
+        .apply_binding_changes(&changes)
+        .await
+        .expect("mixed batch");
+    let loaded = store.load_bindings(NOW).await.expect("load");
+    assert_eq!(loaded.len(), 3 * chunk + 1);
+    assert_eq!(
+        loaded.last(),
+        Some(&target(4)),
+        "the last upsert of a key wins"
+    );
+    assert!(
+        !loaded.iter().any(|r| r.aor == gone.aor),
+        "removed after its last upsert"
+    );
+    store.close().await;
+}
+
+/// Batches of random changes over a few keys (fixed seed), longer than two chunks, checked
+/// against applying the same changes one by one to a map.
+pub(crate) async fn random_batches_match_in_order_application(h: &Harness) {
+    let store = h.open().await;
+    let mut model: BTreeMap<(String, String), BindingRecord> = BTreeMap::new();
+    let mut seed: u64 = 0x5eed_0001;
+    let mut next = move |bound: u64| {
+        // 64-bit LCG (Knuth's MMIX constants); the high bits are the good ones.
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % bound
+    };
+    let len = 2 * BINDING_CHUNK_ROWS + 3;
+    for round in 0..6u32 {
+        let changes: Vec<BindingChange> = (0..len)
+            .map(|step| {
+                let user = usize::try_from(next(12)).expect("small");
+                let aor = format!("sip:user{user:04}@example.com");
+                let binding_id = format!("b{}", next(4));
+                match next(20) {
+                    0 => BindingChange::RemoveAor { aor },
+                    1..=5 => BindingChange::Remove { aor, binding_id },
+                    _ => {
+                        let cseq = round * 1_000 + u32::try_from(step).expect("small");
+                        BindingChange::Upsert(numbered(user, &binding_id, cseq))
+                    }
+                }
+            })
+            .collect();
+        store
+            .apply_binding_changes(&changes)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        for change in &changes {
+            match change {
+                BindingChange::Upsert(r) => {
+                    model.insert((r.aor.clone(), r.binding_id.clone()), r.clone());
+                }
+                BindingChange::Remove { aor, binding_id } => {
+                    model.remove(&(aor.clone(), binding_id.clone()));
+                }
+                BindingChange::RemoveAor { aor } => model.retain(|(a, _), _| a != aor),
+            }
+        }
+        let want: Vec<BindingRecord> = model.values().cloned().collect();
+        assert_eq!(
+            store.load_bindings(0).await.expect("load"),
+            want,
+            "round {round}"
+        );
+    }
     store.close().await;
 }
