@@ -17,8 +17,8 @@ pub(crate) fn to_store_binding(r: &BindingRecord) -> StoredBinding {
     StoredBinding {
         aor: r.aor.to_string(),
         binding_id: r.binding_id.to_string(),
-        contact: r.contact.clone(),
-        instance: r.instance.clone(),
+        contact: r.contact.to_string(),
+        instance: r.instance.as_ref().map(ToString::to_string),
         reg_id: r.reg_id,
         q: r.q,
         call_id: r.call_id.to_string(),
@@ -27,8 +27,8 @@ pub(crate) fn to_store_binding(r: &BindingRecord) -> StoredBinding {
         transport: r.transport.as_str().to_owned(),
         source: r.source.to_string(),
         local: r.local.to_string(),
-        user_agent: r.user_agent.clone(),
-        path: r.path.clone(),
+        user_agent: r.user_agent.as_ref().map(ToString::to_string),
+        path: r.path.as_ref().map(ToString::to_string),
         node: None,
         updated_at_unix_ms: unix_ms_i64(r.updated_unix_ms),
     }
@@ -41,8 +41,8 @@ pub(crate) fn from_store_binding(s: &StoredBinding) -> Option<BindingRecord> {
         Ok(BindingRecord {
             aor: Aor(ByteStr::from(s.aor.as_str())),
             binding_id: BindingId(ByteStr::from(s.binding_id.as_str())),
-            contact: s.contact.clone(),
-            instance: s.instance.clone(),
+            contact: ByteStr::from(s.contact.as_str()),
+            instance: s.instance.as_deref().map(ByteStr::from),
             reg_id: s.reg_id,
             q: s.q,
             call_id: CallId::from(s.call_id.as_str()),
@@ -54,8 +54,8 @@ pub(crate) fn from_store_binding(s: &StoredBinding) -> Option<BindingRecord> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             source: s.source.parse().context("source")?,
             local: s.local.parse().context("local")?,
-            user_agent: s.user_agent.clone(),
-            path: s.path.clone(),
+            user_agent: s.user_agent.as_deref().map(ByteStr::from),
+            path: s.path.as_deref().map(ByteStr::from),
             updated_unix_ms: u64::try_from(s.updated_at_unix_ms)?,
         })
     })();

@@ -6,25 +6,56 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use sb_sip_auth::{Algorithm, Ha1};
+use sb_sip_message::Aor;
 use sb_store::{BindingChange as StoredChange, Store};
-use sb_switch::{Effect, EffectResult, EffectToken, StoredCredentials};
+use sb_switch::{BindingId, BindingRecord, Effect, EffectResult, EffectToken, StoredCredentials};
 use tokio::sync::mpsc;
 
 use crate::convert::to_store_binding;
+
+/// A binding change on its way to the write-behind batcher, still in the
+/// switch's cheap-to-clone form: conversion to database rows happens in the
+/// batcher's task, not on the SIP path.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// Insert or replace.
+    Upsert(Box<BindingRecord>),
+    /// Delete.
+    Remove { aor: Aor, binding_id: BindingId },
+}
+
+impl Change {
+    fn key(&self) -> (Aor, BindingId) {
+        match self {
+            Change::Upsert(r) => (r.aor.clone(), r.binding_id.clone()),
+            Change::Remove { aor, binding_id } => (aor.clone(), binding_id.clone()),
+        }
+    }
+
+    fn to_stored(&self) -> StoredChange {
+        match self {
+            Change::Upsert(r) => StoredChange::Upsert(to_store_binding(r)),
+            Change::Remove { aor, binding_id } => StoredChange::Remove {
+                aor: aor.to_string(),
+                binding_id: binding_id.to_string(),
+            },
+        }
+    }
+}
 
 /// Dispatches effects without blocking the switch task.
 #[derive(Debug, Clone)]
 pub(crate) struct EffectExecutor {
     store: Store,
     results: mpsc::Sender<(EffectToken, EffectResult)>,
-    write_behind: mpsc::UnboundedSender<StoredChange>,
+    write_behind: mpsc::UnboundedSender<Change>,
 }
 
 impl EffectExecutor {
     pub(crate) fn new(
         store: Store,
         results: mpsc::Sender<(EffectToken, EffectResult)>,
-        write_behind: mpsc::UnboundedSender<StoredChange>,
+        write_behind: mpsc::UnboundedSender<Change>,
     ) -> Self {
         EffectExecutor {
             store,
@@ -54,15 +85,10 @@ impl EffectExecutor {
                 });
             }
             Effect::PersistBinding(record) => {
-                let _ = self
-                    .write_behind
-                    .send(StoredChange::Upsert(to_store_binding(&record)));
+                let _ = self.write_behind.send(Change::Upsert(record));
             }
             Effect::RemoveBinding { aor, binding_id } => {
-                let _ = self.write_behind.send(StoredChange::Remove {
-                    aor: aor.to_string(),
-                    binding_id: binding_id.to_string(),
-                });
+                let _ = self.write_behind.send(Change::Remove { aor, binding_id });
             }
         }
     }
@@ -74,11 +100,11 @@ impl EffectExecutor {
 /// changes merged in.
 pub(crate) async fn write_behind(
     store: Store,
-    mut changes: mpsc::UnboundedReceiver<StoredChange>,
+    mut changes: mpsc::UnboundedReceiver<Change>,
     interval: Duration,
 ) {
-    let mut pending: HashMap<(String, String), StoredChange> = HashMap::new();
-    let mut order: Vec<(String, String)> = Vec::new();
+    let mut pending: HashMap<(Aor, BindingId), Change> = HashMap::new();
+    let mut order: Vec<(Aor, BindingId)> = Vec::new();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -102,20 +128,12 @@ pub(crate) async fn write_behind(
     }
 }
 
-fn key_of(c: &StoredChange) -> (String, String) {
-    match c {
-        StoredChange::Upsert(b) => (b.aor.clone(), b.binding_id.clone()),
-        StoredChange::Remove { aor, binding_id } => (aor.clone(), binding_id.clone()),
-        StoredChange::RemoveAor { aor } => (aor.clone(), String::new()),
-    }
-}
-
 fn add(
-    pending: &mut HashMap<(String, String), StoredChange>,
-    order: &mut Vec<(String, String)>,
-    change: StoredChange,
+    pending: &mut HashMap<(Aor, BindingId), Change>,
+    order: &mut Vec<(Aor, BindingId)>,
+    change: Change,
 ) {
-    let key = key_of(&change);
+    let key = change.key();
     if pending.insert(key.clone(), change).is_none() {
         order.push(key);
     }
@@ -123,15 +141,15 @@ fn add(
 
 async fn flush(
     store: &Store,
-    pending: &mut HashMap<(String, String), StoredChange>,
-    order: &mut Vec<(String, String)>,
+    pending: &mut HashMap<(Aor, BindingId), Change>,
+    order: &mut Vec<(Aor, BindingId)>,
 ) {
     if pending.is_empty() {
         return;
     }
     let batch: Vec<StoredChange> = order
         .iter()
-        .filter_map(|k| pending.get(k).cloned())
+        .filter_map(|k| pending.get(k).map(Change::to_stored))
         .collect();
     match store.apply_binding_changes(&batch).await {
         Ok(()) => {
@@ -140,7 +158,7 @@ async fn flush(
             order.clear();
         }
         Err(e) => {
-            tracing::warn!(error = %e, changes = batch.len(), "writing bindings failed; will retry")
+            tracing::warn!(error = %e, changes = batch.len(), "writing bindings failed; will retry");
         }
     }
 }

@@ -10,8 +10,9 @@ use tokio::sync::mpsc;
 /// One input for the switch task.
 #[derive(Debug)]
 pub(crate) enum SwitchInput {
-    /// A parsed message.
-    Message { message: Message, peer: Peer },
+    /// A parsed message (boxed: a message with its inline parameters is large
+    /// next to the other inputs, and the queue's slots are sized by the largest).
+    Message { message: Box<Message>, peer: Peer },
     /// Bytes that did not parse.
     Malformed {
         payload: Bytes,
@@ -35,7 +36,10 @@ pub(crate) struct Inbound {
 impl InboundHandler for Inbound {
     async fn on_message(&self, payload: Bytes, peer: Peer) {
         let input = match Message::parse(payload.clone()) {
-            Ok(message) => SwitchInput::Message { message, peer },
+            Ok(message) => SwitchInput::Message {
+                message: Box::new(message),
+                peer,
+            },
             Err(error) => SwitchInput::Malformed {
                 payload,
                 peer,

@@ -49,7 +49,9 @@ impl SwitchTask {
         loop {
             let deadline = self.switch.poll_timeout().map(|(at, _)| at);
             let target = deadline.map_or(far, tokio::time::Instant::from_std);
-            if sleep.deadline() != target {
+            // Re-arming the timer costs; only move it earlier. Waking up before
+            // the switch's deadline is harmless (it then reports the next one).
+            if target < sleep.deadline() {
                 sleep.as_mut().reset(target);
             }
             tokio::select! {
@@ -86,6 +88,7 @@ impl SwitchTask {
                     }
                 }
                 () = &mut sleep, if deadline.is_some() => {
+                    sleep.as_mut().reset(far);
                     self.switch.handle_timeout(Instant::now(), unix_ms());
                 }
             }
@@ -97,7 +100,7 @@ impl SwitchTask {
         let now = Instant::now();
         match input {
             SwitchInput::Message { message, peer } => {
-                self.switch.handle_inbound(now, unix_ms(), message, peer);
+                self.switch.handle_inbound(now, unix_ms(), *message, peer);
             }
             SwitchInput::Malformed {
                 payload,

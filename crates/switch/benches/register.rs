@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use sb_sip_auth::{Algorithm, Challenge, ClientSecret, compute_ha1, respond};
 use sb_sip_message::{HeaderName, Message, Peer, Transport};
 use sb_switch::{Effect, EffectResult, StoredCredentials, Switch, SwitchConfig};
@@ -69,7 +69,12 @@ impl Bench {
                         ha1_sha256: None,
                         enabled: true,
                     };
-                    b.switch.handle_effect_result(b.now, b.unix, token, EffectResult::Credentials(Some(creds)));
+                    b.switch.handle_effect_result(
+                        b.now,
+                        b.unix,
+                        token,
+                        EffectResult::Credentials(Some(creds)),
+                    );
                 }
             }
             b.drain();
@@ -79,7 +84,8 @@ impl Bench {
 
     fn deliver(&mut self, bytes: Bytes) {
         let message = Message::parse(bytes).expect("valid request");
-        self.switch.handle_inbound(self.now, self.unix, message, peer(5062));
+        self.switch
+            .handle_inbound(self.now, self.unix, message, peer(5062));
     }
 
     fn drain(&mut self) -> Option<Bytes> {
@@ -135,6 +141,22 @@ fn answer(response: &str, user: usize, nc: u32) -> (String, ()) {
     (format!("{}: {auth}\r\n", HeaderName::Authorization), ())
 }
 
+impl Bench {
+    /// One registration; returns the time spent in the server side.
+    fn registration(&mut self, user: usize) -> Duration {
+        self.tick();
+        let (challenge, mut spent) = self.first(user);
+        let (auth, ()) = answer(&challenge, user, 1);
+        let bytes = register(user, self.n, 2, &auth);
+        let start = Instant::now();
+        self.deliver(bytes);
+        let ok = self.drain().expect("a 200");
+        spent += start.elapsed();
+        assert!(ok.starts_with(b"SIP/2.0 200"));
+        spent
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut b = Bench::new();
     let mut user = 0;
@@ -143,16 +165,7 @@ fn bench(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 user = (user + 1) % USERS;
-                b.tick();
-                let (challenge, spent) = b.first(user);
-                total += spent;
-                let (auth, ()) = answer(&challenge, user, 1);
-                let bytes = register(user, b.n, 2, &auth);
-                let start = Instant::now();
-                b.deliver(bytes);
-                let ok = b.drain().expect("a 200");
-                total += start.elapsed();
-                assert!(ok.starts_with(b"SIP/2.0 200"));
+                total += b.registration(user);
             }
             total
         });
@@ -160,4 +173,22 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `SB_BENCH_REGISTRATIONS=N` runs exactly N registrations after the set-up
+/// and exits, for instruction counting: run it twice under
+/// `valgrind --tool=callgrind` with N and 2·N; the difference divided by N is
+/// the cost of one registration, free of set-up and timing noise.
+fn main() {
+    if let Some(n) = std::env::var("SB_BENCH_REGISTRATIONS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut b = Bench::new();
+        for i in 0..n {
+            b.registration(i % USERS);
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

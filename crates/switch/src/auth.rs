@@ -61,7 +61,10 @@ pub(crate) struct Authenticator {
     algorithms: Vec<Algorithm>,
     issuer: NonceIssuer,
     counter: NonceCounter,
-    cache: HashMap<(ByteStr, ByteStr), CacheEntry, FixedState>,
+    /// Keyed by `username NUL realm`, looked up through `key_buf` without
+    /// allocating.
+    cache: HashMap<ByteStr, CacheEntry, FixedState>,
+    key_buf: String,
     cache_ttl: Duration,
     dummy: [Ha1; 2],
 }
@@ -91,6 +94,7 @@ impl Authenticator {
                 policy.nonce_lifetime,
             ),
             cache: HashMap::with_hasher(FixedState::with_seed(seed)),
+            key_buf: String::with_capacity(64),
             cache_ttl: policy.credential_cache,
             dummy: [
                 compute_ha1(Algorithm::Md5, "-", "-", &dummy_password),
@@ -108,9 +112,19 @@ impl Authenticator {
             .map(|&algorithm| {
                 let mut c = Challenge::new(realm, nonce.as_str(), algorithm);
                 c.stale = stale;
-                c.to_string()
+                let mut value = String::with_capacity(128);
+                c.write_value(&mut value)
+                    .expect("writing to a String cannot fail");
+                value
             })
             .collect()
+    }
+
+    fn cache_key(buf: &mut String, username: &str, realm: &str) {
+        buf.clear();
+        buf.push_str(username);
+        buf.push('\0');
+        buf.push_str(realm);
     }
 
     /// Decides on the credentials `request` carries in `header` for `realm`.
@@ -146,16 +160,15 @@ impl Authenticator {
             // Not ours (forged, or from before a restart with a new secret).
             NonceCheck::Invalid => return Verdict::Challenge { stale: false },
         };
-        let key = (
-            ByteStr::from(creds.username()),
-            ByteStr::from(realm.to_ascii_lowercase()),
-        );
-        let stored = match self.cache.get(&key) {
+        Self::cache_key(&mut self.key_buf, creds.username(), realm);
+        let stored = match self.cache.get(self.key_buf.as_str()) {
             Some(entry) if now.saturating_duration_since(entry.fetched) < self.cache_ttl => {
                 entry.credentials.as_ref()
             }
             _ => {
-                return Verdict::Fetch { username: key.0 };
+                return Verdict::Fetch {
+                    username: ByteStr::from(creds.username()),
+                };
             }
         };
         let ha1 = stored
@@ -176,7 +189,9 @@ impl Authenticator {
         };
         let correct = verify(&creds, request.method.as_str(), ha1).is_ok() && known;
         if !correct {
-            return Verdict::Rejected { username: key.0 };
+            return Verdict::Rejected {
+                username: ByteStr::from(creds.username()),
+            };
         }
         let id = match nonce {
             Ok(id) => id,
@@ -190,14 +205,16 @@ impl Authenticator {
         {
             return Verdict::Challenge { stale: true };
         }
-        Verdict::Authenticated { username: key.0 }
+        Verdict::Authenticated {
+            username: ByteStr::from(creds.username()),
+        }
     }
 
     /// Caches a lookup's result (`None`: no such user).
     pub(crate) fn store_credentials(
         &mut self,
-        username: ByteStr,
-        domain: ByteStr,
+        username: &str,
+        domain: &str,
         credentials: Option<StoredCredentials>,
         now: Instant,
     ) {
@@ -209,8 +226,9 @@ impl Authenticator {
                 self.cache.clear();
             }
         }
+        Self::cache_key(&mut self.key_buf, username, domain);
         self.cache.insert(
-            (username, domain),
+            ByteStr::from(self.key_buf.as_str()),
             CacheEntry {
                 credentials,
                 fetched: now,

@@ -69,6 +69,7 @@ pub struct Switch {
     pending: HashMap<EffectToken, PendingFetch, FixedState>,
     inflight: HashMap<(ByteStr, ByteStr), EffectToken, FixedState>,
     deadlines: TimerQueue<EffectToken>,
+    date_cache: (u64, ByteStr),
     pub(crate) stats: SwitchStats,
 }
 
@@ -98,6 +99,7 @@ impl Switch {
             pending: HashMap::with_hasher(FixedState::with_seed(seed)),
             inflight: HashMap::with_hasher(FixedState::with_seed(seed)),
             deadlines: TimerQueue::new(),
+            date_cache: (0, ByteStr::new()),
             stats: SwitchStats::default(),
             config,
         }
@@ -159,12 +161,8 @@ impl Switch {
         self.deadlines.cancel(pending.deadline);
         match result {
             EffectResult::Credentials(found) => {
-                self.auth.store_credentials(
-                    pending.key.0.clone(),
-                    pending.key.1.clone(),
-                    found,
-                    now,
-                );
+                self.auth
+                    .store_credentials(&pending.key.0, &pending.key.1, found, now);
                 for w in pending.waiting {
                     self.on_request(now, unix_ms, w.tx, w.request, w.peer);
                 }
@@ -492,7 +490,7 @@ impl Switch {
         });
         self.events.push_back(SwitchEvent::Unregistered {
             aor: aor.clone(),
-            contact: ByteStr::from(binding.uri.to_string()),
+            contact: binding.contact.clone(),
             reason,
         });
     }
@@ -508,9 +506,20 @@ impl Switch {
         self.stats.aors = self.location.aor_count() as u64;
     }
 
-    /// A fresh To-tag.
+    /// A fresh To-tag: 16 hex digits.
     pub(crate) fn new_tag(&mut self) -> Tag {
-        Tag::from(format!("{:016x}", self.rng.random::<u64>()))
+        let mut tag = String::with_capacity(16);
+        crate::respond::push_hex_u64(&mut tag, self.rng.random::<u64>());
+        Tag::from(tag)
+    }
+
+    /// The `Date` header value for `unix_ms`, formatted once per second.
+    pub(crate) fn date(&mut self, unix_ms: u64) -> ByteStr {
+        let second = unix_ms / 1_000;
+        if self.date_cache.0 != second || self.date_cache.1.is_empty() {
+            self.date_cache = (second, ByteStr::from(crate::respond::http_date(unix_ms)));
+        }
+        self.date_cache.1.clone()
     }
 
     /// Sends a response in server transaction `tx`: To-tag (except on 100),

@@ -103,9 +103,9 @@ pub struct BindingRecord {
     /// Identity within the AOR.
     pub binding_id: BindingId,
     /// The Contact value (name-addr with its parameters, without `expires`).
-    pub contact: String,
+    pub contact: ByteStr,
     /// RFC 5626 `+sip.instance` (without quotes and brackets).
-    pub instance: Option<String>,
+    pub instance: Option<ByteStr>,
     /// RFC 5626 `reg-id`.
     pub reg_id: Option<u32>,
     /// `q` in thousandths.
@@ -123,9 +123,9 @@ pub struct BindingRecord {
     /// The local address it arrived at.
     pub local: std::net::SocketAddr,
     /// `User-Agent` of the registering device.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<ByteStr>,
     /// RFC 3327 Path values, comma-separated, in order.
-    pub path: Option<String>,
+    pub path: Option<ByteStr>,
     /// When the binding was last written, Unix milliseconds.
     pub updated_unix_ms: u64,
 }

@@ -19,7 +19,7 @@ pub enum SwitchEvent {
     Registered {
         /// Address of record.
         aor: Aor,
-        /// Contact URI.
+        /// The Contact value (URI and parameters).
         contact: ByteStr,
         /// Granted duration, seconds.
         expires: u32,
@@ -28,7 +28,7 @@ pub enum SwitchEvent {
     Unregistered {
         /// Address of record.
         aor: Aor,
-        /// Contact URI.
+        /// The Contact value (URI and parameters).
         contact: ByteStr,
         /// Why.
         reason: RemovalReason,

@@ -12,7 +12,7 @@ use crate::core::{Switch, Waiting};
 use crate::effects::Effect;
 use crate::events::{RemovalReason, SwitchEvent};
 use crate::registrar::{self, BindingChange, RegisterError, RegisterInput};
-use crate::respond::http_date;
+use crate::respond::push_u32;
 
 impl Switch {
     pub(crate) fn on_register(
@@ -54,7 +54,7 @@ impl Switch {
                 self.fetch_credentials(now, key, Waiting { tx, request, peer });
             }
             Verdict::Challenge { stale } => {
-                self.challenge(now, unix_ms, tx, &request, &realm, stale)
+                self.challenge(now, unix_ms, tx, &request, &realm, stale);
             }
             Verdict::Rejected { username } => {
                 self.stats.auth_failures += 1;
@@ -165,13 +165,13 @@ impl Switch {
                 BindingChange::Upserted(b) => {
                     self.events.push_back(SwitchEvent::Registered {
                         aor: aor.clone(),
-                        contact: ByteStr::from(b.uri.to_string()),
+                        contact: b.contact.clone(),
                         expires: b.remaining_secs(now),
                     });
                     self.push_effect(Effect::PersistBinding(Box::new(b.to_record(aor))));
                 }
                 BindingChange::Removed(b) => {
-                    self.binding_removed(aor, &b, RemovalReason::Unregistered)
+                    self.binding_removed(aor, &b, RemovalReason::Unregistered);
                 }
             }
         }
@@ -179,7 +179,13 @@ impl Switch {
         let contacts: Vec<String> = self
             .location
             .bindings(aor)
-            .map(|b| format!("{};expires={}", b.contact, b.remaining_secs(now)))
+            .map(|b| {
+                let mut c = String::with_capacity(b.contact.len() + 16);
+                c.push_str(&b.contact);
+                c.push_str(";expires=");
+                push_u32(&mut c, b.remaining_secs(now));
+                c
+            })
             .collect();
         let echo_path = request
             .headers
@@ -194,6 +200,7 @@ impl Switch {
         } else {
             Vec::new()
         };
+        let date = self.date(unix_ms);
         self.reply(now, tx, request, StatusCode::OK, None, |h| {
             for c in contacts {
                 h.push(HeaderName::Contact, c);
@@ -201,7 +208,7 @@ impl Switch {
             for p in paths {
                 h.push(HeaderName::Path, p);
             }
-            h.push(HeaderName::Date, http_date(unix_ms));
+            h.push(HeaderName::Date, date);
         });
     }
 }

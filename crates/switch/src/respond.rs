@@ -16,6 +16,32 @@ pub(crate) fn reason_phrase(text: &str) -> String {
     out
 }
 
+/// Appends the decimal digits of `n`.
+pub(crate) fn push_u32(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Appends `n` as 16 lower-case hex digits.
+pub(crate) fn push_hex_u64(out: &mut String, n: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.push(char::from(HEX[((n >> (shift * 4)) & 0xf) as usize]));
+    }
+}
+
 /// An RFC 1123 date (`Sat, 21 Nov 2026 02:01:00 GMT`) for the `Date` header
 /// (RFC 3261 §20.17); desk phones set their clocks from it.
 pub(crate) fn http_date(unix_ms: u64) -> String {
@@ -69,6 +95,17 @@ mod tests {
             http_date(1_795_226_460_000),
             "Sat, 21 Nov 2026 02:01:00 GMT"
         );
+    }
+
+    #[test]
+    fn digits_and_hex() {
+        let mut s = String::new();
+        push_u32(&mut s, 0);
+        s.push(' ');
+        push_u32(&mut s, 4_294_967_295);
+        s.push(' ');
+        push_hex_u64(&mut s, 0xfe);
+        assert_eq!(s, "0 4294967295 00000000000000fe");
     }
 
     #[test]

@@ -56,14 +56,14 @@ impl Binding {
     /// A binding from its persistent form (at start-up). `None` when the stored
     /// contact no longer parses.
     pub fn from_record(r: &BindingRecord, now: Instant, unix_ms: u64) -> Option<Binding> {
-        let contact = ByteStr::from(r.contact.as_str());
+        let contact = r.contact.clone();
         let addr = NameAddr::parse(&contact).ok()?;
         let left = Duration::from_millis(r.expires_unix_ms.saturating_sub(unix_ms));
         Some(Binding {
             id: r.binding_id.clone(),
             uri: addr.uri,
             contact,
-            instance: r.instance.as_deref().map(ByteStr::from),
+            instance: r.instance.clone(),
             reg_id: r.reg_id,
             q: r.q,
             call_id: r.call_id.clone(),
@@ -76,8 +76,8 @@ impl Binding {
                 local: r.local,
                 flow: None,
             },
-            user_agent: r.user_agent.as_deref().map(ByteStr::from),
-            path: r.path.as_deref().map(ByteStr::from),
+            user_agent: r.user_agent.clone(),
+            path: r.path.clone(),
             updated_unix_ms: r.updated_unix_ms,
         })
     }
@@ -87,8 +87,8 @@ impl Binding {
         BindingRecord {
             aor: aor.clone(),
             binding_id: self.id.clone(),
-            contact: self.contact.to_string(),
-            instance: self.instance.as_ref().map(|s| s.to_string()),
+            contact: self.contact.clone(),
+            instance: self.instance.clone(),
             reg_id: self.reg_id,
             q: self.q,
             call_id: self.call_id.clone(),
@@ -97,8 +97,8 @@ impl Binding {
             transport: self.peer.transport,
             source: self.peer.remote,
             local: self.peer.local,
-            user_agent: self.user_agent.as_ref().map(|s| s.to_string()),
-            path: self.path.as_ref().map(|s| s.to_string()),
+            user_agent: self.user_agent.clone(),
+            path: self.path.clone(),
             updated_unix_ms: self.updated_unix_ms,
         }
     }

@@ -248,10 +248,13 @@ fn remove_all(
 /// but equal URI replaces rather than duplicates.
 fn binding_id(table: &LocationTable, aor: &Aor, addr: &NameAddr) -> BindingId {
     if let Some(instance) = addr.sip_instance() {
-        let id = match addr.reg_id() {
-            Some(reg_id) => format!("inst:{instance}:{reg_id}"),
-            None => format!("inst:{instance}"),
-        };
+        let mut id = String::with_capacity(instance.len() + 16);
+        id.push_str("inst:");
+        id.push_str(&instance);
+        if let Some(reg_id) = addr.reg_id() {
+            id.push(':');
+            id.push_str(&reg_id.to_string());
+        }
         return BindingId(ByteStr::from(id));
     }
     if let Some(existing) = table
@@ -260,7 +263,11 @@ fn binding_id(table: &LocationTable, aor: &Aor, addr: &NameAddr) -> BindingId {
     {
         return existing.id.clone();
     }
-    BindingId(ByteStr::from(format!("uri:{}", addr.uri)))
+    let uri = addr.uri.to_string();
+    let mut id = String::with_capacity(uri.len() + 4);
+    id.push_str("uri:");
+    id.push_str(&uri);
+    BindingId(ByteStr::from(id))
 }
 
 fn join_path(request: &Request) -> Option<ByteStr> {
