@@ -19,7 +19,7 @@ RATES=("$@")
 [ ${#RATES[@]} -eq 0 ] && RATES=(1000 2000 4000 6000 8000)
 
 cargo build --release --locked --bin switchboard >&2
-BIN=$PWD/target/release/switchboard
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/switchboard
 WORK=$(mktemp -d)
 SERVER_PID=""
 cleanup() {

@@ -295,6 +295,26 @@ impl Switch {
         }
     }
 
+    /// Answers a request that failed validation with the status its error
+    /// maps to, and counts it.
+    fn malformed_request(
+        &mut self,
+        now: Instant,
+        tx: TxId,
+        request: &Request,
+        peer: Peer,
+        error: &sb_sip_message::ParseError,
+    ) {
+        let reason = error.to_string();
+        self.reply(now, tx, request, error.status_code(), Some(&reason), |_| {});
+        self.events.push_back(SwitchEvent::Malformed {
+            peer,
+            reason,
+            answered: true,
+        });
+        self.stats.malformed_answered += 1;
+    }
+
     /// Dispatches a new request (also re-entered when a parked request's
     /// credentials arrive).
     pub(crate) fn on_request(
@@ -305,17 +325,13 @@ impl Switch {
         request: Request,
         peer: Peer,
     ) {
-        if let Err(e) = sb_sip_message::validate_request(&request) {
-            let status = e.status_code();
-            self.events.push_back(SwitchEvent::Malformed {
-                peer,
-                reason: e.to_string(),
-                answered: true,
-            });
-            self.stats.malformed_answered += 1;
-            self.reply(now, tx, &request, status, Some(&e.to_string()), |_| {});
-            return;
-        }
+        let core = match sb_sip_message::validate_request(&request) {
+            Ok(core) => core,
+            Err(e) => {
+                self.malformed_request(now, tx, &request, peer, &e);
+                return;
+            }
+        };
         if request.method != Method::Cancel
             && let Some(unsupported) = unsupported_extensions(&request.headers)
         {
@@ -324,13 +340,9 @@ impl Switch {
             });
             return;
         }
-        let in_dialog = request
-            .headers
-            .to_addr()
-            .map(|to| to.tag().is_some())
-            .unwrap_or(false);
+        let in_dialog = core.to.tag().is_some();
         match &request.method {
-            Method::Register => self.on_register(now, unix_ms, tx, request, peer),
+            Method::Register => self.on_register(now, unix_ms, tx, request, &core, peer),
             Method::Options if !in_dialog => self.on_options(now, tx, &request, &peer),
             Method::Cancel => {
                 // No INVITE server transaction lives long enough to be

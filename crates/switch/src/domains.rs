@@ -37,12 +37,13 @@ impl Domains {
         &self.configured[0]
     }
 
-    /// Whether `domain` (any case) is served.
-    pub(crate) fn serves(&self, domain: &str) -> bool {
+    /// The served domain (lower case) `domain` names in any case.
+    fn canonical(&self, domain: &str) -> Option<&str> {
         self.configured
             .iter()
             .chain(&self.from_users)
-            .any(|d| d.eq_ignore_ascii_case(domain))
+            .find(|d| d.eq_ignore_ascii_case(domain))
+            .map(String::as_str)
     }
 
     /// Whether `ip` is one of this server's addresses, or the address the
@@ -53,13 +54,12 @@ impl Domains {
 
     /// The served domain `host` stands for: itself when served, the default
     /// domain when it is one of our addresses, `None` otherwise.
-    pub(crate) fn resolve(&self, host: &Host, peer: &Peer) -> Option<String> {
+    pub(crate) fn resolve(&self, host: &Host, peer: &Peer) -> Option<&str> {
         match host {
-            Host::Domain(d) => self.serves(d).then(|| d.to_ascii_lowercase()),
+            Host::Domain(d) => self.canonical(d),
             other => {
                 let ip = other.ip().expect("an address host has an IP");
-                self.is_local_ip(ip, peer)
-                    .then(|| self.default_domain().to_owned())
+                self.is_local_ip(ip, peer).then(|| self.default_domain())
             }
         }
     }
@@ -88,17 +88,17 @@ mod tests {
         );
         assert_eq!(
             d.resolve(&Host::Domain(ByteStr::from("EXAMPLE.test")), &peer()),
-            Some("example.test".into())
+            Some("example.test")
         );
         assert_eq!(
             d.resolve(&Host::Domain(ByteStr::from("other.test")), &peer()),
             None
         );
         d.set_user_domains(vec!["other.test".into()]);
-        assert!(d.serves("OTHER.test"));
+        assert_eq!(d.canonical("OTHER.test"), Some("other.test"));
         assert_eq!(
             d.resolve(&Host::Ipv4("192.0.2.10".parse().unwrap()), &peer()),
-            Some("example.test".into())
+            Some("example.test")
         );
         assert_eq!(
             d.resolve(&Host::Ipv4("192.0.2.99".parse().unwrap()), &peer()),

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use sb_sip_message::{Aor, ByteStr, HeaderName, Peer, Request, StatusCode, Uri};
+use sb_sip_message::{Aor, ByteStr, HeaderName, Peer, Request, RequestCore, StatusCode, Uri};
 use sb_sip_transaction::TxId;
 
 use crate::auth::Verdict;
@@ -21,9 +21,10 @@ impl Switch {
         unix_ms: u64,
         tx: TxId,
         request: Request,
+        core: &RequestCore,
         peer: Peer,
     ) {
-        let aor = match self.register_target(&request, &peer) {
+        let aor = match self.register_target(&request, core, &peer) {
             Ok(aor) => aor,
             Err((status, reason)) => {
                 self.reply(now, tx, &request, status, Some(reason), |_| {});
@@ -47,7 +48,7 @@ impl Switch {
                     );
                     return;
                 }
-                self.register_authenticated(now, unix_ms, tx, &request, peer, &aor);
+                self.register_authenticated(now, unix_ms, tx, &request, core, peer, &aor);
             }
             Verdict::Fetch { username } => {
                 let key = (username, realm);
@@ -81,6 +82,7 @@ impl Switch {
     fn register_target(
         &self,
         request: &Request,
+        core: &RequestCore,
         peer: &Peer,
     ) -> Result<Aor, (StatusCode, &'static str)> {
         let Some(ruri) = request.uri.as_sip() else {
@@ -89,11 +91,7 @@ impl Switch {
         if self.domains.resolve(&ruri.host, peer).is_none() {
             return Err((StatusCode::FORBIDDEN, "Domain Not Served Here"));
         }
-        let to = request
-            .headers
-            .to_addr()
-            .map_err(|_| (StatusCode::BAD_REQUEST, "Malformed To"))?;
-        let Uri::Sip(to_uri) = &to.uri else {
+        let Uri::Sip(to_uri) = &core.to.uri else {
             return Err((StatusCode::BAD_REQUEST, "To Must Be A SIP URI"));
         };
         let Some(user) = to_uri.user_unescaped() else {
@@ -129,12 +127,14 @@ impl Switch {
         unix_ms: u64,
         tx: TxId,
         request: &Request,
+        core: &RequestCore,
         peer: Peer,
         aor: &Aor,
     ) {
         let input = RegisterInput {
             aor,
             request,
+            core,
             peer,
             now,
             unix_ms,

@@ -7,7 +7,7 @@ pub mod location;
 use std::time::{Duration, Instant};
 
 use sb_sip_message::{
-    Aor, ByteStr, CallId, Contact, HeaderName, NameAddr, Peer, Request, StatusCode, Uri,
+    Aor, ByteStr, CallId, Contact, HeaderName, NameAddr, Peer, Request, RequestCore, StatusCode, Uri,
 };
 
 use crate::config::RegistrarPolicy;
@@ -70,6 +70,8 @@ pub struct RegisterInput<'a> {
     pub aor: &'a Aor,
     /// The request.
     pub request: &'a Request,
+    /// What validation parsed of it (Call-ID, CSeq, Contacts).
+    pub core: &'a RequestCore,
     /// Where it came from.
     pub peer: Peer,
     /// Monotonic now.
@@ -95,20 +97,12 @@ pub fn process(
     input: &RegisterInput<'_>,
 ) -> Result<Vec<BindingChange>, RegisterError> {
     let headers = &input.request.headers;
-    let call_id = headers
-        .call_id()
-        .map_err(|e| RegisterError::BadRequest(e.to_string()))?;
-    let cseq = headers
-        .cseq()
-        .map_err(|e| RegisterError::BadRequest(e.to_string()))?
-        .seq;
+    let call_id = &input.core.call_id;
+    let cseq = input.core.cseq.seq;
     let expires_header = headers
         .expires()
         .map_err(|e| RegisterError::BadRequest(e.to_string()))?;
-    let mut contacts = Vec::new();
-    for c in headers.contacts() {
-        contacts.push(c.map_err(|e| RegisterError::BadRequest(format!("bad Contact: {e}")))?);
-    }
+    let contacts = &input.core.contacts;
     if contacts.is_empty() {
         // A query: no change (RFC 3261 §10.3 step 6 does not apply).
         return Ok(Vec::new());
@@ -125,7 +119,7 @@ pub fn process(
                 "Contact: * requires Expires: 0".into(),
             ));
         }
-        return remove_all(table, input.aor, &call_id, cseq);
+        return remove_all(table, input.aor, call_id, cseq);
     }
 
     let user_agent = headers.get(&HeaderName::UserAgent).cloned();
@@ -151,7 +145,7 @@ pub fn process(
         }
         let id = binding_id(table, input.aor, &addr);
         if let Some(existing) = table.get(input.aor, &id)
-            && existing.call_id == call_id
+            && existing.call_id == *call_id
             && cseq <= existing.cseq
         {
             return Err(RegisterError::OutOfOrder {

@@ -24,9 +24,11 @@ fn req(contacts: &str, extra: &str) -> Request {
 
 fn run(table: &mut LocationTable, request: &Request) -> Result<Vec<BindingChange>, RegisterError> {
     let aor = Aor::new("alice", "example.test");
+    let core = sb_sip_message::validate_request(request).expect("valid request");
     let input = RegisterInput {
         aor: &aor,
         request,
+        core: &core,
         peer: Peer {
             transport: Transport::Udp,
             remote: "192.0.2.50:5060".parse().unwrap(),
