@@ -41,6 +41,23 @@ pub enum StoreError {
         key: String,
     },
 
+    /// A conditional write found another version than the one it was based on (someone
+    /// else changed or deleted the row in between): nothing was written.
+    #[error(
+        "{what} {key} is at version {}, not the expected {expected}",
+        actual.map_or_else(|| "none (absent)".to_owned(), |v| v.to_string())
+    )]
+    VersionConflict {
+        /// The kind of row, e.g. `"dialplan"`.
+        what: &'static str,
+        /// Its key, e.g. the dialplan name.
+        key: String,
+        /// The version the write expected (0: that the row did not exist).
+        expected: i64,
+        /// The version found when the write failed; `None` when the row does not exist.
+        actual: Option<i64>,
+    },
+
     /// The database refused a value through a CHECK, NOT NULL or foreign-key constraint
     /// (for example a binding `q` above 1000).
     #[error("value rejected by the database: {message}")]

@@ -1,9 +1,19 @@
-//! Switchboard persistence: users and registrations in SQLite or PostgreSQL, through sqlx.
+//! Switchboard persistence: users, registrations, call-detail records and dialplan
+//! documents in SQLite or PostgreSQL, through sqlx.
 //!
 //! Owns: the schema (`migrations/sqlite` and `migrations/postgres`, embedded in the binary),
-//! connection pools, and the repositories for users (with their HA1 digests and a change
-//! counter) and registration bindings. It persists what it is given: what a binding is,
-//! when it expires, and who may register are decided by the callers.
+//! connection pools, and the repositories for
+//! - users, with their HA1 digests and a change counter;
+//! - registration bindings (the write-behind copy of the location table);
+//! - call-detail records (one per call: insert, filtered newest-first pages, counts) and
+//!   their CSV export ([`write_cdrs_csv`]);
+//! - dialplan documents (named texts with a version per document for optimistic
+//!   concurrency and a change counter).
+//!
+//! It persists what it is given: what a binding is, when it expires, who may register,
+//! what a call's disposition is and whether a dialplan text is valid are decided by the
+//! callers. It checks only what keeps its own data consistent (for example that a call
+//! record's answer time lies between its start and end).
 //!
 //! Must not depend on: other Switchboard crates, SIP parsing, business rules.
 //!
@@ -64,7 +74,13 @@
 //! - binding batches: SQLite binds rows into multi-row `VALUES` statements of fixed sizes
 //!   inside `BEGIN IMMEDIATE`; PostgreSQL passes column arrays to `UNNEST` (see below);
 //! - user search lower-cases with the database's `lower()`: ASCII-only in SQLite,
-//!   locale-aware in PostgreSQL.
+//!   locale-aware in PostgreSQL;
+//! - CDR batches run one statement per record inside `BEGIN IMMEDIATE` (SQLite) or a
+//!   plain transaction (PostgreSQL).
+//!
+//! Both support what the CDR table relies on: `STORED` generated columns for the
+//! durations and row-value comparisons (`(start_at, id) < ($1, $2)`) for the page cursor,
+//! which both planners turn into an index range.
 //!
 //! # Writing a batch of bindings
 //!
@@ -114,6 +130,71 @@
 //! Durability is unchanged: one transaction per batch, committed with the configured
 //! `synchronous` level (SQLite) or `synchronous_commit` (PostgreSQL).
 //!
+//! # Call-detail records
+//!
+//! Times are UTC instants stored as unix milliseconds (`i64`) in both databases;
+//! `duration_ms` and `billable_ms` are generated columns the database computes from them.
+//! Dispositions, kinds and who hung up are texts with CHECK constraints. A record is
+//! committed when [`Store::insert_cdr`] returns; how durable that is follows the
+//! `synchronous` setting (SQLite, see [`Store::insert_cdr`]: `FULL`, the default,
+//! survives power loss; `NORMAL` survives a crash of the process, not of the machine) or
+//! the server's `synchronous_commit` (PostgreSQL). [`Store::insert_cdrs`] writes many in
+//! one transaction (shutdown).
+//!
+//! [`Store::query_cdrs`] pages newest first by `(start, id)` with a keyset cursor
+//! ([`Cdr::cursor`] into [`CdrQuery::after`]), never `OFFSET`: every CDR index ends in
+//! `(start_at, id)`, so any page is one index range scan and pages neither repeat nor skip
+//! records. Filter values are always bound parameters: the statement text depends only on
+//! which filters are set (at most 256 texts, each built once).
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use sb_store::{
+//!     CdrDestination, CdrQuery, CdrSource, Disposition, HangupBy, NewCdr, Store, StoreOptions,
+//! };
+//!
+//! let store = Store::connect("sqlite::memory:", StoreOptions::default()).await?;
+//! store.migrate().await?;
+//! let start = 1_700_000_000_000; // unix ms, UTC
+//! store
+//!     .insert_cdr(&NewCdr {
+//!         call_id: "a84b4c76e66710@192.0.2.4".to_owned(),
+//!         caller: "alice".to_owned(),
+//!         caller_domain: "example.com".to_owned(),
+//!         callee: "bob".to_owned(),
+//!         dialed: "201".to_owned(),
+//!         source: CdrSource::User("alice".to_owned()),
+//!         destination: CdrDestination::User("bob".to_owned()),
+//!         start_unix_ms: start,
+//!         answer_unix_ms: Some(start + 3_000),
+//!         end_unix_ms: start + 63_500,
+//!         disposition: Disposition::Answered,
+//!         sip_status: 200,
+//!         hangup_by: HangupBy::Caller,
+//!         node: None,
+//!     })
+//!     .await?;
+//! let query = CdrQuery { caller: Some("alice".to_owned()), limit: 50, ..CdrQuery::default() };
+//! let page = store.query_cdrs(&query).await?;
+//! assert_eq!((page[0].duration_secs(), page[0].billable_secs()), (63, 60));
+//! // The next page continues after the last record of this one.
+//! let next = CdrQuery { after: page.last().map(|c| c.cursor()), ..query };
+//! assert!(store.query_cdrs(&next).await?.is_empty());
+//! let mut csv = Vec::new();
+//! sb_store::write_cdrs_csv(&page, &mut csv).expect("writing to memory");
+//! assert!(csv.starts_with(b"id,call_id,caller,"));
+//! # Ok::<(), sb_store::StoreError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Dialplan documents
+//!
+//! [`Store::put_dialplan`] writes conditionally in one statement: with an expected version
+//! it is an `UPDATE … WHERE version = $expected` (or an insert that must not conflict, for
+//! version 0), so two editors cannot overwrite each other unnoticed; the loser gets
+//! [`StoreError::VersionConflict`]. [`Store::dialplans_generation`] is a counter bumped by
+//! triggers on every write, like [`Store::users_generation`], for cheap polling.
+//!
 //! # Migrations
 //!
 //! [`Store::migrate`] hands the embedded files to sqlx's runtime `Migrator`, which records
@@ -129,6 +210,10 @@ mod bindings;
 mod bindings_pg;
 mod bindings_plan;
 mod bindings_sqlite;
+mod cdr_csv;
+mod cdr_record;
+mod cdrs;
+mod dialplans;
 mod error;
 mod migrations;
 mod options;
@@ -139,6 +224,11 @@ pub mod testing;
 mod users;
 
 pub use bindings::{BindingChange, BindingRecord};
+pub use cdr_csv::{CDR_CSV_COLUMNS, CdrCsvWriter, write_cdrs_csv};
+pub use cdr_record::{
+    Cdr, CdrCursor, CdrDestination, CdrId, CdrQuery, CdrSource, Disposition, HangupBy, NewCdr,
+};
+pub use dialplans::Dialplan;
 pub use error::StoreError;
 pub use options::{Backend, StoreOptions, Synchronous};
 pub use secret::{Ha1Md5, Ha1Sha256};

@@ -37,7 +37,10 @@ macro_rules! embed {
 }
 
 /// Every migration, in order. A unit test checks this against the directories.
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[embed!(1, "0001_initial.sql")];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
+    embed!(1, "0001_initial.sql"),
+    embed!(2, "0002_cdrs_and_dialplans.sql"),
+];
 
 impl EmbeddedMigration {
     /// The description sqlx would derive from the file name: `0001_initial.sql` → `initial`.

@@ -23,9 +23,12 @@ impl Backend {
 
 /// SQLite `PRAGMA synchronous` level (see the SQLite documentation of that pragma).
 ///
-/// In WAL mode, [`Synchronous::Full`] syncs the WAL on every commit, so a committed write
-/// survives power loss; [`Synchronous::Normal`] only syncs at checkpoints (a crash of the
-/// machine may lose the last commits, never corrupt the file).
+/// In WAL mode (every file database of the store), [`Synchronous::Full`] syncs the WAL on
+/// every commit, so a committed write survives power loss; [`Synchronous::Normal`] only
+/// syncs at checkpoints (a crash of the machine may lose the last commits, never corrupt
+/// the file). At every level a commit has been written to the WAL file when it returns,
+/// so a crash of the process alone (panic with abort, kill, OOM) loses nothing committed:
+/// the operating system still holds the written pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Synchronous {
     /// No syncs at all: fastest, a power loss may corrupt the database.

@@ -349,6 +349,14 @@ mod tests {
         send(store.apply_binding_changes(&[]));
         send(store.load_bindings(0));
         send(store.purge_expired_bindings(0));
+        send(store.insert_cdrs(&[]));
+        send(store.query_cdrs(&crate::CdrQuery::default()));
+        send(store.count_cdrs(&crate::CdrQuery::default()));
+        send(store.list_dialplans());
+        send(store.get_dialplan("main"));
+        send(store.put_dialplan("main", "", None));
+        send(store.delete_dialplan("main"));
+        send(store.dialplans_generation());
         send(store.close());
     }
 

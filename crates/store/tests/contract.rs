@@ -6,6 +6,12 @@ use sb_store::{BindingRecord, Ha1Md5, Ha1Sha256, NewUser, Store, StoreOptions};
 
 #[path = "contract/bindings.rs"]
 mod bindings;
+#[path = "contract/cdr_queries.rs"]
+mod cdr_queries;
+#[path = "contract/cdrs.rs"]
+mod cdrs;
+#[path = "contract/dialplans.rs"]
+mod dialplans;
 #[path = "contract/users.rs"]
 mod users;
 
@@ -29,6 +35,26 @@ impl Harness {
         Store::connect(&self.url, StoreOptions::default())
             .await
             .expect("connect")
+    }
+
+    /// Runs one raw statement outside the store API; returns the database's refusal.
+    async fn execute(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.url.starts_with("sqlite") {
+            let pool = sqlx::SqlitePool::connect(&self.url)
+                .await
+                .expect("raw sqlite");
+            let result = sqlx::query(sql).execute(&pool).await;
+            pool.close().await;
+            result.map(drop)
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url)
+                .await
+                .expect("raw postgres");
+            let result = sqlx::query(sql).execute(&pool).await;
+            pool.close().await;
+            result.map(drop)
+        }
     }
 
     /// One integer from a raw query, outside the store API.
@@ -100,7 +126,28 @@ contract!(
     bindings::batches_around_chunk_boundaries,
     bindings::same_key_changes_across_chunk_boundaries,
     bindings::random_batches_match_in_order_application,
+    cdrs::cdr_round_trip_every_field,
+    cdrs::cdr_invalid_records_are_refused,
+    cdr_queries::cdr_filters_each_and_combined,
+    cdr_queries::cdr_pages_without_duplicates_or_gaps,
+    cdrs::cdr_csv_export_exact_bytes,
+    cdrs::cdr_survives_close_and_reopen,
+    dialplans::dialplan_crud_and_versions,
+    dialplans::dialplan_concurrent_updates_one_wins,
+    dialplans::dialplans_generation_changes_on_every_write,
 );
+
+/// Durability against a killed process only concerns SQLite: PostgreSQL's own server
+/// process holds the data.
+mod sqlite_durability {
+    #[tokio::test]
+    async fn cdr_survives_process_kill() {
+        crate::cdrs::sqlite_cdr_survives_process_kill(
+            "sqlite_durability::cdr_survives_process_kill",
+        )
+        .await;
+    }
+}
 
 fn md5(fill: char) -> Ha1Md5 {
     Ha1Md5::from_hex(&fill.to_string().repeat(32)).expect("hex")

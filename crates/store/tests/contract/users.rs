@@ -14,15 +14,16 @@ pub(crate) async fn migrations_are_idempotent(h: &Harness) {
     other.close().await;
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        1,
-        "one migration recorded once"
+        2,
+        "each migration recorded once"
     );
     assert_eq!(
         h.scalar("SELECT MAX(version) FROM _sqlx_migrations").await,
-        1
+        2
     );
     let store = h.open().await;
     assert_eq!(store.users_generation().await.expect("generation"), 0);
+    assert_eq!(store.dialplans_generation().await.expect("generation"), 0);
     store.close().await;
 }
 
