@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
 use foldhash::fast::FixedState;
 use sb_sip_message::{
     Branch, Destination, HeaderName, Message, Method, Peer, Request, Response, Transport,
@@ -259,6 +260,15 @@ impl TransactionLayer {
         });
     }
 
+    /// Sends a keep-alive (`CRLF CRLF`, RFC 5626 §3.5.1) to `dest`, outside
+    /// any transaction.
+    pub fn send_keepalive(&mut self, dest: Destination) {
+        self.transmits.push_back(Transmit {
+            dest,
+            payload: Bytes::from_static(b"\r\n\r\n"),
+        });
+    }
+
     /// The transport failed to deliver to `dest` (RFC 3261 §17.1.4, §17.2.4).
     /// Transactions sending to the same transport and remote address (as handed
     /// out in [`Transmit::dest`]) learn of it, in the order they were created:
@@ -329,6 +339,24 @@ impl TransactionLayer {
         key::server_key(&mut buf, cancel, &via, Some(&Method::Invite)).ok()?;
         let id = *self.server_keys.get(buf.as_slice())?;
         matches!(self.txs.get(&id)?.machine, Machine::ServerInvite(_)).then_some(id)
+    }
+
+    /// The TU gives up on a live transaction: it is removed at once, its timers
+    /// stop, later messages for it are strays, and [`TxEvent::Terminated`] is
+    /// reported. For an INVITE client transaction still in Proceeding
+    /// 64·T1 after the TU sent a CANCEL without a final response arriving
+    /// (RFC 3261 §9.1), which no timer of the transaction itself would end.
+    /// Returns whether `tx` was live.
+    pub fn abandon(&mut self, tx: TxId) -> bool {
+        let Some(t) = self.txs.get(&tx) else {
+            return false;
+        };
+        let (kind, state) = (t.machine.kind(), t.machine.state());
+        self.stats
+            .transition(kind, Some(state), TxState::Terminated);
+        self.remove(tx);
+        self.prune_timers();
+        true
     }
 
     /// The request of a live transaction. Client transactions keep it for their

@@ -69,7 +69,11 @@
 //!   requests it sends, and matches a CANCEL to its INVITE with
 //!   [`TransactionLayer::matching_invite`].
 //! - Timer C of a proxy (RFC 3261 §16.6) and any limit on how long an INVITE
-//!   may stay in Proceeding belong to the TU.
+//!   may stay in Proceeding belong to the TU; a TU that gives up on an INVITE
+//!   whose CANCEL got no final response (RFC 3261 §9.1) removes it with
+//!   [`TransactionLayer::abandon`].
+//! - Keep-alives outside transactions go out with
+//!   [`TransactionLayer::send_keepalive`].
 //!
 //! A response is dropped when its Via count differs from that of the request
 //! of its client transaction: one Via for a request the TU originated (RFC 3261

@@ -361,3 +361,33 @@ fn deterministic() {
     }
     assert_eq!(run(), run());
 }
+
+/// RFC 3261 §9.1: an INVITE in Proceeding that never gets a final response
+/// after its CANCEL is given up by the TU; later responses are strays.
+#[test]
+fn abandoned_transaction_is_gone() {
+    let mut sim = Sim::new(TimerConfig::default());
+    let invite = outgoing("INVITE", Udp, "z9hG4bKabandon");
+    let tx = sim.send_request(ms(0), invite.clone(), dest(Udp));
+    sim.inbound(ms(10), reply(&invite, 180).into_message(), peer(Udp));
+    assert_eq!(sim.layer.state_of(tx), Some(TxState::Proceeding));
+    sim.take_log();
+    assert!(sim.layer.abandon(tx));
+    assert!(!sim.layer.abandon(tx));
+    assert_eq!(sim.layer.poll_event(), Some(TxEvent::Terminated { tx }));
+    assert_eq!(sim.layer.state_of(tx), None);
+    assert_eq!(sim.layer.stats().live(), 0);
+    let late = reply(&invite, 487);
+    sim.inbound(ms(20), late.clone().into_message(), peer(Udp));
+    assert_eq!(
+        sim.take_log(),
+        [Out::Event(
+            ms(20),
+            TxEvent::StrayResponse {
+                response: late,
+                peer: peer(Udp)
+            }
+        )]
+    );
+    sim.run_to_end();
+}
