@@ -236,6 +236,23 @@ impl Authenticator {
         );
     }
 
+    /// Whether `username` exists at `domain`, from the cache: `None` when the
+    /// cache does not know (a lookup is needed). Disabled users exist.
+    pub(crate) fn known_user(
+        &mut self,
+        username: &str,
+        domain: &str,
+        now: Instant,
+    ) -> Option<bool> {
+        Self::cache_key(&mut self.key_buf, username, domain);
+        match self.cache.get(self.key_buf.as_str()) {
+            Some(entry) if now.saturating_duration_since(entry.fetched) < self.cache_ttl => {
+                Some(entry.credentials.is_some())
+            }
+            _ => None,
+        }
+    }
+
     /// Forgets every cached credential.
     pub(crate) fn invalidate(&mut self) {
         self.cache.clear();

@@ -1,11 +1,15 @@
 //! Policy the switch is built with. Plain values: the server maps its TOML
 //! configuration onto these.
 
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use sb_sip_auth::Algorithm;
+use sb_sip_message::Transport;
 use sb_sip_transaction::TimerConfig;
+
+use crate::acl::IpPrefix;
 
 /// Everything [`crate::Switch::new`] needs.
 #[derive(Debug, Clone)]
@@ -24,6 +28,12 @@ pub struct SwitchConfig {
     pub registrar: RegistrarPolicy,
     /// Authentication policy.
     pub auth: AuthPolicy,
+    /// Call control policy (B2BUA).
+    pub calls: CallPolicy,
+    /// Trunks: carriers and gateways. Their INVITEs are accepted without
+    /// authentication by source address (checked in order; the first match
+    /// wins); the dialplan's `trunk` action sends calls out through them.
+    pub trunks: Vec<TrunkConfig>,
     /// Seed of the switch's random numbers (tags, branches): fixed in tests so
     /// output is byte-exact, random in production.
     pub seed: u64,
@@ -70,6 +80,146 @@ impl std::fmt::Debug for AuthPolicy {
     }
 }
 
+/// Call control limits and timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallPolicy {
+    /// How long a ring step of the dialplan that names no timeout rings
+    /// (for a sequential ring group: each member), and how long one attempt
+    /// through a trunk may go unanswered, before the switch gives up on it:
+    /// its legs are cancelled and the next step runs (or the caller gets 480
+    /// Temporarily Unavailable). Default 60 s.
+    pub no_answer_timeout: Duration,
+    /// How long a media effect ([`crate::Effect::MediaOffer`],
+    /// [`crate::Effect::MediaAnswer`]) may take before the call is torn down
+    /// (503 to an unanswered caller). Default 2 s.
+    pub media_timeout: Duration,
+    /// How long the switch waits for the result of
+    /// [`crate::Effect::WriteCdr`] before it reports the record as not
+    /// written ([`crate::SwitchEvent::CdrWriteFailed`]). Default 30 s.
+    pub cdr_timeout: Duration,
+    /// Most calls at once; further INVITEs get 503 with `Retry-After`.
+    pub max_calls: usize,
+    /// Keep-alives towards UDP contacts behind NAT (RFC 5626 §4.4 in spirit):
+    /// every interval, a CRLF CRLF datagram to the source address of each
+    /// UDP binding that asked for it (`;ob` in its Contact URI) or, with
+    /// [`CallPolicy::keepalive_all_udp`], of every UDP binding. `None`
+    /// (default): no keep-alives.
+    pub keepalive_interval: Option<Duration>,
+    /// Send keep-alives to every UDP binding, not only to those with `;ob`.
+    pub keepalive_all_udp: bool,
+    /// The dialplan context calls from registered users start in (calls
+    /// from a trunk start in [`TrunkConfig::context`]). Default `internal`.
+    pub user_context: String,
+}
+
+impl Default for CallPolicy {
+    fn default() -> Self {
+        CallPolicy {
+            no_answer_timeout: Duration::from_secs(60),
+            media_timeout: Duration::from_secs(2),
+            cdr_timeout: Duration::from_secs(30),
+            max_calls: 10_000,
+            keepalive_interval: None,
+            keepalive_all_udp: false,
+            user_context: "internal".to_owned(),
+        }
+    }
+}
+
+/// A trunk: a carrier, PBX or gateway. Its INVITEs are trusted by source
+/// address instead of digest authentication (marked
+/// [`crate::CallSource::Trunk`] and routed in its `context`); the dialplan's
+/// `trunk` action sends calls to its `gateway`, answering the gateway's
+/// digest challenges with `username` and `password`; with `register`, the
+/// switch registers to the gateway (RFC 3261 §10.2) from
+/// [`crate::Switch::start`] on.
+///
+/// `Debug` never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrunkConfig {
+    /// Name, for the dialplan, CDRs and logs.
+    pub name: String,
+    /// Source addresses allowed to send calls in (single addresses or prefixes).
+    pub addresses: Vec<IpPrefix>,
+    /// Dialplan context calls from this trunk are routed in.
+    pub context: String,
+    /// Where outbound calls and REGISTERs go (resolved by the server). An
+    /// unspecified address (`0.0.0.0`, the default) makes an inbound-only
+    /// trunk: calls routed to it fail over to the next trunk.
+    pub gateway: SocketAddr,
+    /// Transport towards the gateway: UDP (default) or TCP.
+    pub transport: Transport,
+    /// The local address (one of the server's listeners for `transport`)
+    /// requests to the gateway leave from and that Via and Contact name; a
+    /// wildcard listener (`0.0.0.0:5070`) is named by the first of
+    /// [`SwitchConfig::local_ips`] of the gateway's family with its port.
+    /// `None`: the transport picks a socket of the gateway's address family,
+    /// and Via/Contact name that local IP with the transport's default port.
+    pub local: Option<SocketAddr>,
+    /// User name for the gateway's digest challenges and the registration's
+    /// address of record.
+    pub username: Option<String>,
+    /// Password for the gateway's digest challenges; held only to compute
+    /// responses, never logged.
+    pub password: Option<String>,
+    /// Register to the gateway (needs `username`).
+    pub register: bool,
+    /// Registration interval asked for, seconds. Default 3600.
+    pub register_expires: u32,
+    /// User part of From on outbound calls (default: the caller's number,
+    /// after the dialplan's `set_caller_id`).
+    pub from_user: Option<String>,
+    /// Host of From on outbound calls and of the registration's address of
+    /// record (default: the gateway's IP address).
+    pub from_domain: Option<String>,
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        TrunkConfig {
+            name: String::new(),
+            addresses: Vec::new(),
+            context: "from-trunk".to_owned(),
+            gateway: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            transport: Transport::Udp,
+            local: None,
+            username: None,
+            password: None,
+            register: false,
+            register_expires: 3_600,
+            from_user: None,
+            from_domain: None,
+        }
+    }
+}
+
+impl fmt::Debug for TrunkConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrunkConfig")
+            .field("name", &self.name)
+            .field("addresses", &self.addresses)
+            .field("context", &self.context)
+            .field("gateway", &self.gateway)
+            .field("transport", &self.transport)
+            .field("local", &self.local)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("register", &self.register)
+            .field("register_expires", &self.register_expires)
+            .field("from_user", &self.from_user)
+            .field("from_domain", &self.from_domain)
+            .finish()
+    }
+}
+
+impl TrunkConfig {
+    /// Whether outbound requests can go anywhere (the gateway is a
+    /// specified address with a port).
+    pub fn has_gateway(&self) -> bool {
+        !self.gateway.ip().is_unspecified() && self.gateway.port() != 0
+    }
+}
+
 impl Default for RegistrarPolicy {
     fn default() -> Self {
         RegistrarPolicy {
@@ -98,6 +248,8 @@ impl SwitchConfig {
                 credential_cache: Duration::from_secs(60),
                 effect_timeout: Duration::from_secs(2),
             },
+            calls: CallPolicy::default(),
+            trunks: Vec::new(),
             seed: 1,
         }
     }

@@ -3,29 +3,34 @@
 //! below and drained through the `poll_*` outputs after every input (DESIGN §3).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use foldhash::fast::FixedState;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
+use sb_dialplan::{ContextName, Dialplan};
 use sb_sip_message::{
     ByteStr, Destination, FlowId, HeaderName, Headers, Message, Method, ParseError, Peer, Request,
-    Response, StatusCode, Tag, Via,
+    StatusCode, Tag,
 };
 use sb_sip_transaction::{TimerKind, TransactionLayer, Transmit, TxEvent, TxId};
 
 use crate::auth::Authenticator;
+use crate::call::plan::Contexts;
+use crate::call::{CallSnapshot, Calls};
 use crate::config::SwitchConfig;
 use crate::domains::Domains;
 use crate::effects::{BindingRecord, Effect, EffectResult, EffectToken};
 use crate::events::{RemovalReason, SwitchEvent, SwitchStats};
+use crate::pending::Pending;
 use crate::registrar::location::{Binding, LocationTable};
-use crate::respond::reason_phrase;
-use crate::timers::{TimerHandle, TimerQueue};
+use crate::timers::TimerQueue;
+use crate::trunk::registration::Registration;
 
 /// Methods the server implements, for `Allow` (RFC 3261 §20.5).
-pub(crate) const ALLOW: &str = "REGISTER, OPTIONS, ACK, CANCEL";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER";
 /// Option tags the server supports (RFC 3261 §20.37).
 pub(crate) const SUPPORTED: &[&str] = &["path"];
 
@@ -38,37 +43,39 @@ pub enum Wakeup {
     BindingExpiry,
     /// An effect's result is overdue.
     EffectDeadline,
+    /// A call timer: ring timeout, 2xx retransmission, missing ACK, a
+    /// cancelled leg that never answered.
+    Call,
+    /// Keep-alives towards UDP bindings are due.
+    Keepalive,
+    /// A trunk's registration is to be refreshed or retried.
+    TrunkRegistration,
 }
 
-/// A request parked until an effect's result arrives.
-#[derive(Debug)]
-pub(crate) struct Waiting {
-    pub(crate) tx: TxId,
-    pub(crate) request: Request,
-    pub(crate) peer: Peer,
-}
-
-#[derive(Debug)]
-struct PendingFetch {
-    key: (ByteStr, ByteStr),
-    waiting: Vec<Waiting>,
-    deadline: TimerHandle,
-}
-
-/// The transaction user: registrar and (later) call control. Sans-IO.
+/// The transaction user: registrar and call control. Sans-IO.
 pub struct Switch {
     pub(crate) config: SwitchConfig,
     pub(crate) tx: TransactionLayer,
     pub(crate) location: LocationTable,
     pub(crate) auth: Authenticator,
     pub(crate) domains: Domains,
+    pub(crate) calls: Calls,
+    pub(crate) dialplan: Option<Arc<Dialplan>>,
+    pub(crate) contexts: Contexts,
+    pub(crate) registrations: Vec<Registration>,
+    /// REGISTER transactions of trunks → index into `registrations`.
+    pub(crate) reg_by_tx: HashMap<TxId, usize, FixedState>,
+    pub(crate) reg_timers: TimerQueue<usize>,
+    pub(crate) started: bool,
+    pub(crate) shutting_down: bool,
+    pub(crate) keepalive_at: Option<Instant>,
     rng: SmallRng,
-    effects: VecDeque<(EffectToken, Effect)>,
+    pub(crate) effects: VecDeque<(EffectToken, Effect)>,
     pub(crate) events: VecDeque<SwitchEvent>,
     next_token: u64,
-    pending: HashMap<EffectToken, PendingFetch, FixedState>,
-    inflight: HashMap<(ByteStr, ByteStr), EffectToken, FixedState>,
-    deadlines: TimerQueue<EffectToken>,
+    pub(crate) pending: HashMap<EffectToken, Pending, FixedState>,
+    pub(crate) inflight: HashMap<(ByteStr, ByteStr), EffectToken, FixedState>,
+    pub(crate) deadlines: TimerQueue<EffectToken>,
     date_cache: (u64, ByteStr),
     pub(crate) stats: SwitchStats,
 }
@@ -77,6 +84,7 @@ impl std::fmt::Debug for Switch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Switch")
             .field("location", &self.location)
+            .field("calls", &self.calls.len())
             .field("pending", &self.pending.len())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
@@ -84,14 +92,32 @@ impl std::fmt::Debug for Switch {
 }
 
 impl Switch {
-    /// A switch with empty state.
+    /// A switch with empty state. Trunks that register do so from
+    /// [`Switch::start`] on.
     pub fn new(config: SwitchConfig) -> Switch {
         let seed = config.seed;
-        Switch {
+        let contexts = Contexts {
+            user: ContextName::from(config.calls.user_context.as_str()),
+            trunks: config
+                .trunks
+                .iter()
+                .map(|t| ContextName::from(t.context.as_str()))
+                .collect(),
+        };
+        let mut switch = Switch {
             tx: TransactionLayer::new(config.timers, seed),
             location: LocationTable::new(seed),
             auth: Authenticator::new(&config.auth, seed),
             domains: Domains::new(config.domains.clone(), config.local_ips.clone()),
+            calls: Calls::new(seed),
+            dialplan: None,
+            contexts,
+            registrations: Vec::new(),
+            reg_by_tx: HashMap::with_hasher(FixedState::with_seed(seed)),
+            reg_timers: TimerQueue::new(),
+            started: false,
+            shutting_down: false,
+            keepalive_at: None,
             rng: SmallRng::seed_from_u64(seed ^ 0x5357_4954_4348),
             effects: VecDeque::new(),
             events: VecDeque::new(),
@@ -102,13 +128,16 @@ impl Switch {
             date_cache: (0, ByteStr::new()),
             stats: SwitchStats::default(),
             config,
-        }
+        };
+        switch.build_registrations();
+        switch
     }
 
     // ----- inputs -----
 
     /// A parsed message from the network.
     pub fn handle_inbound(&mut self, now: Instant, unix_ms: u64, message: Message, peer: Peer) {
+        self.arm_keepalives(now);
         self.tx.handle_inbound(now, message, peer);
         self.drain_transactions(now, unix_ms);
     }
@@ -154,47 +183,48 @@ impl Switch {
         token: EffectToken,
         result: EffectResult,
     ) {
-        let Some(pending) = self.pending.remove(&token) else {
-            return; // Timed out already (and answered 503).
-        };
-        self.inflight.remove(&pending.key);
-        self.deadlines.cancel(pending.deadline);
-        match result {
-            EffectResult::Credentials(found) => {
-                self.auth
-                    .store_credentials(&pending.key.0, &pending.key.1, found, now);
-                for w in pending.waiting {
-                    self.on_request(now, unix_ms, w.tx, w.request, w.peer);
-                }
-            }
-            EffectResult::Failed { reason } => {
-                self.events.push_back(SwitchEvent::EffectFailed { reason });
-                for w in pending.waiting {
-                    self.service_unavailable(now, w.tx, &w.request);
-                }
-            }
-        }
+        self.effect_done(now, unix_ms, token, Ok(result));
+        self.sync_gauges();
     }
 
-    /// Time passed: fire due timers.
+    /// Time passed: fire due timers. Also starts the trunks' registrations
+    /// when [`Switch::start`] was never called.
     pub fn handle_timeout(&mut self, now: Instant, unix_ms: u64) {
         self.tx.handle_timeout(now);
         self.drain_transactions(now, unix_ms);
         for (aor, binding) in self.location.expire(now) {
             self.binding_removed(&aor, &binding, RemovalReason::Expired);
         }
-        while let Some(token) = self.deadlines.pop_due(now) {
-            if let Some(pending) = self.pending.remove(&token) {
-                self.inflight.remove(&pending.key);
-                self.events.push_back(SwitchEvent::EffectFailed {
-                    reason: format!("no answer to {token} in time"),
-                });
-                for w in pending.waiting {
-                    self.service_unavailable(now, w.tx, &w.request);
-                }
-            }
-        }
+        self.expire_effects(now, unix_ms);
+        self.call_timers(now, unix_ms);
+        self.keepalives(now);
+        self.registration_timers(now);
         self.sync_gauges();
+    }
+
+    /// Ends every live call — BYE on both legs of answered calls, CANCEL to
+    /// ringing devices and 503 to their callers — with CDRs whose
+    /// `hangup_by` is `system`, answers new INVITEs with 503 from now on,
+    /// and removes the trunks' registrations (REGISTER with Expires 0).
+    /// Keep driving the switch until [`Switch::shutdown_complete`] (or a
+    /// grace period) so that those requests get their answers.
+    pub fn shutdown(&mut self, now: Instant, unix_ms: u64) {
+        self.shutting_down = true;
+        self.end_all_calls(now, unix_ms);
+        self.unregister_trunks(now);
+        self.sync_gauges();
+    }
+
+    /// Whether [`Switch::shutdown`] was called and nothing it started is
+    /// still waiting for an answer (no call left, no trunk REGISTER in
+    /// flight).
+    pub fn shutdown_complete(&self) -> bool {
+        self.shutting_down && self.calls.len() == 0 && !self.registering()
+    }
+
+    /// The live calls, oldest first.
+    pub fn calls(&self) -> impl Iterator<Item = CallSnapshot> + '_ {
+        self.calls.map.values().map(|c| c.snapshot())
     }
 
     /// Restores persisted bindings at start-up; returns how many were live.
@@ -256,6 +286,9 @@ impl Switch {
         for (at, why) in [
             (self.location.next_expiry(), Wakeup::BindingExpiry),
             (self.deadlines.next_deadline(), Wakeup::EffectDeadline),
+            (self.calls.next_deadline(), Wakeup::Call),
+            (self.keepalive_at, Wakeup::Keepalive),
+            (self.reg_timers.next_deadline(), Wakeup::TrunkRegistration),
         ] {
             if let Some(at) = at
                 && best.is_none_or(|(b, _)| at < b)
@@ -271,6 +304,12 @@ impl Switch {
         &self.stats
     }
 
+    /// The transaction layer's counters (live transactions per machine and
+    /// state, dropped messages).
+    pub fn transaction_stats(&self) -> sb_sip_transaction::TxStats {
+        self.tx.stats()
+    }
+
     /// The location table (read-only; for the live API).
     pub fn location(&self) -> &LocationTable {
         &self.location
@@ -283,14 +322,31 @@ impl Switch {
             match event {
                 TxEvent::Request { tx, request, peer } => {
                     self.stats.requests += 1;
-                    self.on_request(now, unix_ms, tx, request, peer);
+                    self.on_request(now, unix_ms, tx, request, peer, false);
                 }
-                TxEvent::Ack { .. }
-                | TxEvent::Response { .. }
-                | TxEvent::StrayResponse { .. }
-                | TxEvent::Timeout { .. }
-                | TxEvent::TransportError { .. }
-                | TxEvent::Terminated { .. } => {}
+                TxEvent::Ack { request, .. } => self.on_ack(now, &request),
+                TxEvent::Response { tx, response } if self.is_trunk_register(tx) => {
+                    self.on_register_response(now, tx, &response);
+                }
+                TxEvent::Response { tx, response } => {
+                    self.on_response(now, unix_ms, tx, response);
+                }
+                TxEvent::StrayResponse { response, .. } => self.on_stray_response(&response),
+                TxEvent::Timeout { tx } if self.is_trunk_register(tx) => {
+                    self.on_register_failure(now, tx, "no response");
+                }
+                TxEvent::TransportError { tx } if self.is_trunk_register(tx) => {
+                    self.on_register_failure(now, tx, "transport error");
+                }
+                TxEvent::Timeout { tx } | TxEvent::TransportError { tx } => {
+                    self.on_tx_failure(now, unix_ms, tx);
+                }
+                TxEvent::Terminated { tx } => {
+                    self.calls.by_tx.remove(&tx);
+                    if let Some(i) = self.reg_by_tx.remove(&tx) {
+                        self.registrations[i].tx = None;
+                    }
+                }
             }
         }
     }
@@ -315,8 +371,8 @@ impl Switch {
         self.stats.malformed_answered += 1;
     }
 
-    /// Dispatches a new request (also re-entered when a parked request's
-    /// credentials arrive).
+    /// Dispatches a new request (also re-entered, `resumed`, when a parked
+    /// request's credentials arrive).
     pub(crate) fn on_request(
         &mut self,
         now: Instant,
@@ -324,6 +380,7 @@ impl Switch {
         tx: TxId,
         request: Request,
         peer: Peer,
+        resumed: bool,
     ) {
         let core = match sb_sip_message::validate_request(&request) {
             Ok(core) => core,
@@ -344,52 +401,22 @@ impl Switch {
         match &request.method {
             Method::Register => self.on_register(now, unix_ms, tx, request, &core, peer),
             Method::Options if !in_dialog => self.on_options(now, tx, &request, &peer),
-            Method::Cancel => {
-                // No INVITE server transaction lives long enough to be
-                // cancelled yet (RFC 3261 §9.2: 481 when none matches).
-                let status = match self.tx.matching_invite(&request) {
-                    Some(_) => StatusCode::OK,
-                    None => StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST,
-                };
-                self.reply(now, tx, &request, status, None, |_| {});
+            Method::Invite if !in_dialog => {
+                self.on_invite(now, unix_ms, tx, request, &core, peer, resumed);
             }
+            Method::Cancel => self.on_cancel(now, unix_ms, tx, &request),
+            Method::Ack => {}
             Method::Bye
             | Method::Prack
             | Method::Info
             | Method::Notify
             | Method::Update
-            | Method::Options => {
-                // In-dialog requests for dialogs this server does not hold.
-                self.reply(
-                    now,
-                    tx,
-                    &request,
-                    StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST,
-                    None,
-                    |_| {},
-                );
+            | Method::Options
+            | Method::Invite => self.on_in_dialog(now, unix_ms, tx, request, &core),
+            Method::Subscribe | Method::Message | Method::Publish | Method::Refer if in_dialog => {
+                self.on_in_dialog(now, unix_ms, tx, request, &core);
             }
-            Method::Invite
-            | Method::Subscribe
-            | Method::Message
-            | Method::Publish
-            | Method::Refer
-                if in_dialog =>
-            {
-                self.reply(
-                    now,
-                    tx,
-                    &request,
-                    StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST,
-                    None,
-                    |_| {},
-                );
-            }
-            Method::Invite
-            | Method::Subscribe
-            | Method::Message
-            | Method::Publish
-            | Method::Refer => {
+            Method::Subscribe | Method::Message | Method::Publish | Method::Refer => {
                 // Recognised but not supported here (RFC 3261 §8.2.1).
                 self.reply(
                     now,
@@ -402,7 +429,6 @@ impl Switch {
                     },
                 );
             }
-            Method::Ack => {}
             Method::Extension(_) => {
                 // Not recognised (RFC 3261 §21.5.2).
                 self.reply(now, tx, &request, StatusCode::NOT_IMPLEMENTED, None, |h| {
@@ -439,57 +465,6 @@ impl Switch {
         });
     }
 
-    /// Parks `waiting` until the credentials of `key` arrive, starting one
-    /// lookup per user (concurrent requests for the same user share it).
-    pub(crate) fn fetch_credentials(
-        &mut self,
-        now: Instant,
-        key: (ByteStr, ByteStr),
-        waiting: Waiting,
-    ) {
-        if let Some(token) = self.inflight.get(&key)
-            && let Some(p) = self.pending.get_mut(token)
-        {
-            p.waiting.push(waiting);
-            return;
-        }
-        let token = EffectToken(self.next_token);
-        self.next_token += 1;
-        let deadline = self
-            .deadlines
-            .insert(now + self.config.auth.effect_timeout, token);
-        self.effects.push_back((
-            token,
-            Effect::FetchCredentials {
-                username: key.0.clone(),
-                domain: key.1.clone(),
-            },
-        ));
-        self.stats.credential_fetches += 1;
-        self.inflight.insert(key.clone(), token);
-        self.pending.insert(
-            token,
-            PendingFetch {
-                key,
-                waiting: vec![waiting],
-                deadline,
-            },
-        );
-    }
-
-    fn service_unavailable(&mut self, now: Instant, tx: TxId, request: &Request) {
-        self.reply(
-            now,
-            tx,
-            request,
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            |h| {
-                h.push(HeaderName::RetryAfter, "5");
-            },
-        );
-    }
-
     pub(crate) fn binding_removed(
         &mut self,
         aor: &sb_sip_message::Aor,
@@ -516,6 +491,7 @@ impl Switch {
     pub(crate) fn sync_gauges(&mut self) {
         self.stats.bindings = self.location.len() as u64;
         self.stats.aors = self.location.aor_count() as u64;
+        self.stats.calls_active = self.calls.len() as u64;
     }
 
     /// A fresh To-tag: 16 hex digits.
@@ -532,87 +508,6 @@ impl Switch {
             self.date_cache = (second, ByteStr::from(crate::respond::http_date(unix_ms)));
         }
         self.date_cache.1.clone()
-    }
-
-    /// Sends a response in server transaction `tx`: To-tag (except on 100),
-    /// `Server` header, custom headers from `extra`.
-    pub(crate) fn reply(
-        &mut self,
-        now: Instant,
-        tx: TxId,
-        request: &Request,
-        status: StatusCode,
-        reason: Option<&str>,
-        extra: impl FnOnce(&mut Headers),
-    ) {
-        let response = self.build_response(request, status, reason, extra);
-        if let Err(e) = self.tx.send_response(now, tx, response) {
-            tracing::debug!(%tx, error = %e, "response not sent");
-        }
-    }
-
-    pub(crate) fn build_response(
-        &mut self,
-        request: &Request,
-        status: StatusCode,
-        reason: Option<&str>,
-        extra: impl FnOnce(&mut Headers),
-    ) -> Response {
-        let mut response = Response::from_request(request, status);
-        if let Some(reason) = reason {
-            response.reason = ByteStr::from(reason_phrase(reason));
-        }
-        if status != StatusCode::TRYING {
-            let tag = self.new_tag();
-            response.set_to_tag(&tag);
-        }
-        extra(&mut response.headers);
-        if let Some(server) = &self.config.server_header {
-            response.headers.push(HeaderName::Server, server.as_str());
-        }
-        self.stats.responses_by_class[usize::from(status.class()).min(6)] += 1;
-        response
-    }
-
-    /// 400 for a message that failed to parse, built from what could be
-    /// salvaged. Returns whether an answer was sent.
-    fn answer_malformed(&mut self, payload: &Bytes, peer: &Peer, error: &ParseError) -> bool {
-        let Some(headers) = sb_sip_message::parse::salvage_headers(payload) else {
-            return false;
-        };
-        let Some(top) = headers.get(&HeaderName::Via) else {
-            return false;
-        };
-        let Ok(mut via) = Via::parse(top) else {
-            return false;
-        };
-        via.stamp_source(peer.remote.ip(), peer.remote.port());
-        let dest = sb_sip_transaction::response_destination(&via, peer);
-        let mut response = Response::new(StatusCode::BAD_REQUEST);
-        response.reason = ByteStr::from(reason_phrase(&format!("Bad Request ({error})")));
-        let mut first_via = true;
-        for h in headers.iter() {
-            match h.name {
-                HeaderName::Via if first_via => {
-                    first_via = false;
-                    response.headers.push(HeaderName::Via, via.to_string());
-                }
-                HeaderName::Via
-                | HeaderName::From
-                | HeaderName::To
-                | HeaderName::CallId
-                | HeaderName::CSeq => response.headers.push(h.name.clone(), h.value.clone()),
-                _ => {}
-            }
-        }
-        let tag = self.new_tag();
-        response.set_to_tag(&tag);
-        if let Some(server) = &self.config.server_header {
-            response.headers.push(HeaderName::Server, server.as_str());
-        }
-        self.stats.responses_by_class[4] += 1;
-        self.tx.send_stateless(Message::Response(response), dest);
-        true
     }
 
     pub(crate) fn push_effect(&mut self, effect: Effect) {

@@ -46,6 +46,11 @@ impl Domains {
             .map(String::as_str)
     }
 
+    /// The served domain (lower case) `domain` names, when it is served.
+    pub(crate) fn served(&self, domain: &str) -> Option<&str> {
+        self.canonical(domain)
+    }
+
     /// Whether `ip` is one of this server's addresses, or the address the
     /// message arrived at.
     pub(crate) fn is_local_ip(&self, ip: IpAddr, peer: &Peer) -> bool {

@@ -5,8 +5,12 @@
 
 use std::fmt;
 
+use bytes::Bytes;
 use sb_sip_auth::Ha1;
 use sb_sip_message::{Aor, ByteStr, CallId, Transport};
+
+use crate::call::cdr::CdrRecord;
+use crate::call::{CallRef, LegId};
 
 /// Identifies one effect so its result can be matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,12 +54,60 @@ pub enum Effect {
         /// Its identity.
         binding_id: BindingId,
     },
+    /// An SDP offer arrived on leg `from` of `call` and is to be sent on leg
+    /// `to`: the media engine creates or updates the call's session and
+    /// answers with [`EffectResult::Media`], the offer to send on `to`
+    /// (pass-through: the same bytes). `to_transport` is the signalling
+    /// transport of leg `to` (WS/WSS: a browser, which needs WebRTC media).
+    /// The switch waits at most [`crate::CallPolicy::media_timeout`].
+    MediaOffer {
+        /// The call.
+        call: CallRef,
+        /// The leg the offer came from.
+        from: LegId,
+        /// The leg it goes to.
+        to: LegId,
+        /// Signalling transport of leg `to`.
+        to_transport: Transport,
+        /// The offer as received.
+        sdp: Bytes,
+    },
+    /// The SDP answer to an offer arrived on leg `from` and is to be sent on
+    /// leg `to`; answered with [`EffectResult::Media`], the answer to send.
+    /// When several B legs rang, the answer of the answering leg tells the
+    /// media engine which one remains.
+    MediaAnswer {
+        /// The call.
+        call: CallRef,
+        /// The leg the answer came from.
+        from: LegId,
+        /// The leg it goes to.
+        to: LegId,
+        /// The answer as received.
+        sdp: Bytes,
+    },
+    /// The call is over: free its media session. No result is expected.
+    MediaRelease {
+        /// The call.
+        call: CallRef,
+    },
+    /// Write a call-detail record durably; answer with
+    /// [`EffectResult::Written`] or [`EffectResult::Failed`] (the switch
+    /// reports a failure as [`crate::SwitchEvent::CdrWriteFailed`], with
+    /// the record, and does not retry).
+    WriteCdr(Box<CdrRecord>),
 }
 
 impl Effect {
     /// Whether the switch waits for a result of this effect.
     pub fn expects_result(&self) -> bool {
-        matches!(self, Effect::FetchCredentials { .. })
+        matches!(
+            self,
+            Effect::FetchCredentials { .. }
+                | Effect::MediaOffer { .. }
+                | Effect::MediaAnswer { .. }
+                | Effect::WriteCdr(_)
+        )
     }
 }
 
@@ -64,6 +116,10 @@ impl Effect {
 pub enum EffectResult {
     /// Credentials of the user, `None` when there is no such user.
     Credentials(Option<StoredCredentials>),
+    /// The SDP to send, for [`Effect::MediaOffer`] and [`Effect::MediaAnswer`].
+    Media(Bytes),
+    /// The CDR of [`Effect::WriteCdr`] is stored.
+    Written,
     /// The work failed (database unavailable…); `reason` is for the log.
     Failed {
         /// What went wrong.

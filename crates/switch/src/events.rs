@@ -1,7 +1,10 @@
 //! Events: what happened, for logs, metrics and the live API. The switch never
 //! needs an answer to an event.
 
-use sb_sip_message::{Aor, ByteStr, Peer};
+use sb_sip_message::{Aor, ByteStr, CallId, Peer, StatusCode};
+
+use crate::call::cdr::{CallSource, CdrRecord, Disposition, HangupBy};
+use crate::call::{CallRef, LegId};
 
 /// Why a binding went away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +53,75 @@ pub enum SwitchEvent {
         /// Whether a 400 was sent (otherwise it was dropped).
         answered: bool,
     },
-    /// An effect failed (the database did not answer).
+    /// An effect failed (the database or the media engine did not answer).
     EffectFailed {
+        /// What went wrong.
+        reason: String,
+    },
+    /// A call was accepted (authenticated or from a trunk) and routed.
+    CallStarted {
+        /// The call.
+        call: CallRef,
+        /// Call-ID of the caller's leg.
+        call_id: CallId,
+        /// The caller (user name or number).
+        caller: ByteStr,
+        /// What was dialed.
+        dialed: ByteStr,
+        /// Where it came from.
+        source: CallSource,
+    },
+    /// A device answered the call.
+    CallAnswered {
+        /// The call.
+        call: CallRef,
+        /// The B leg that answered.
+        leg: LegId,
+    },
+    /// A call ended (its CDR was emitted as [`crate::Effect::WriteCdr`]).
+    CallEnded {
+        /// The call.
+        call: CallRef,
+        /// Call-ID of the caller's leg.
+        call_id: CallId,
+        /// How it ended.
+        disposition: Disposition,
+        /// The final status towards the caller.
+        status: StatusCode,
+        /// Which side ended it.
+        hangup_by: HangupBy,
+        /// Answered time in milliseconds (0 when not answered).
+        billable_ms: u64,
+    },
+    /// A trunk's gateway accepted the switch's registration (a first
+    /// registration or a refresh).
+    TrunkRegistered {
+        /// The trunk's name.
+        trunk: ByteStr,
+        /// Seconds granted.
+        expires: u32,
+    },
+    /// A trunk's registration failed; it is retried later (30 s, doubling
+    /// up to 5 min) unless the switch is shutting down.
+    TrunkRegistrationFailed {
+        /// The trunk's name.
+        trunk: ByteStr,
+        /// The gateway's final response; `None` when there was none (no
+        /// answer, transport error).
+        status: Option<StatusCode>,
+        /// What went wrong, for the log (never credentials).
+        reason: String,
+    },
+    /// A trunk's registration was removed at shutdown.
+    TrunkUnregistered {
+        /// The trunk's name.
+        trunk: ByteStr,
+    },
+    /// A CDR could not be written (the write failed or did not finish in
+    /// time). The record is here so it can at least be logged.
+    CdrWriteFailed {
+        /// The record.
+        record: Box<CdrRecord>,
         /// What went wrong.
         reason: String,
     },
@@ -80,4 +150,19 @@ pub struct SwitchStats {
     pub bindings: u64,
     /// Addresses of record with at least one binding.
     pub aors: u64,
+    /// Calls accepted and routed (authenticated or from a trunk).
+    pub calls_attempted: u64,
+    /// Calls answered.
+    pub calls_answered: u64,
+    /// Calls that ended unanswered for a reason other than the caller
+    /// giving up (busy, no answer, no such user, errors).
+    pub calls_failed: u64,
+    /// Calls the caller cancelled before the answer.
+    pub calls_cancelled: u64,
+    /// Calls live now.
+    pub calls_active: u64,
+    /// CDRs whose write failed or timed out.
+    pub cdr_write_failures: u64,
+    /// Keep-alives sent towards UDP bindings.
+    pub keepalives: u64,
 }

@@ -8,9 +8,10 @@ use sb_sip_message::{Aor, ByteStr, HeaderName, Peer, Request, RequestCore, Statu
 use sb_sip_transaction::TxId;
 
 use crate::auth::Verdict;
-use crate::core::{Switch, Waiting};
+use crate::core::Switch;
 use crate::effects::Effect;
 use crate::events::{RemovalReason, SwitchEvent};
+use crate::pending::{Waiter, Waiting};
 use crate::registrar::{self, BindingChange, RegisterError, RegisterInput};
 use crate::respond::push_u32;
 
@@ -52,7 +53,11 @@ impl Switch {
             }
             Verdict::Fetch { username } => {
                 let key = (username, realm);
-                self.fetch_credentials(now, key, Waiting { tx, request, peer });
+                self.fetch_credentials(
+                    now,
+                    key,
+                    Waiter::Request(Box::new(Waiting { tx, request, peer })),
+                );
             }
             Verdict::Challenge { stale } => {
                 self.challenge(now, unix_ms, tx, &request, &realm, stale);
@@ -100,7 +105,7 @@ impl Switch {
         let Some(domain) = self.domains.resolve(&to_uri.host, peer) else {
             return Err((StatusCode::FORBIDDEN, "Domain Not Served Here"));
         };
-        Ok(Aor::new(&user, &domain))
+        Ok(Aor::new(&user, domain))
     }
 
     fn challenge(
@@ -121,6 +126,10 @@ impl Switch {
         });
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the request dispatch hands over everything it parsed"
+    )]
     fn register_authenticated(
         &mut self,
         now: Instant,

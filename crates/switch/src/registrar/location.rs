@@ -199,6 +199,13 @@ impl LocationTable {
         Some(entry.binding)
     }
 
+    /// Every binding, grouped by AOR, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Aor, &Binding)> + '_ {
+        self.aors
+            .iter()
+            .flat_map(|(aor, v)| v.iter().map(move |e| (aor, &e.binding)))
+    }
+
     /// The earliest binding expiry.
     pub fn next_expiry(&self) -> Option<Instant> {
         self.expiry.next_deadline()

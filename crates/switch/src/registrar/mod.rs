@@ -7,7 +7,8 @@ pub mod location;
 use std::time::{Duration, Instant};
 
 use sb_sip_message::{
-    Aor, ByteStr, CallId, Contact, HeaderName, NameAddr, Peer, Request, RequestCore, StatusCode, Uri,
+    Aor, ByteStr, CallId, Contact, HeaderName, NameAddr, Peer, Request, RequestCore, StatusCode,
+    Uri,
 };
 
 use crate::config::RegistrarPolicy;
@@ -143,7 +144,7 @@ pub fn process(
                 min_expires: policy.min_expires,
             });
         }
-        let id = binding_id(table, input.aor, &addr);
+        let id = binding_id(table, input.aor, addr);
         if let Some(existing) = table.get(input.aor, &id)
             && existing.call_id == *call_id
             && cseq <= existing.cseq

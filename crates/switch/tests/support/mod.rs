@@ -3,10 +3,14 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod calls;
+
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use sb_dialplan::{CompileOptions, Dialplan, SourceFile, TrunkName};
 use sb_sip_auth::{Algorithm, Challenge, ClientSecret, compute_ha1, respond};
 use sb_sip_message::{Destination, HeaderName, Message, Peer, Response, StatusCode, Transport};
 use sb_switch::{
@@ -15,6 +19,10 @@ use sb_switch::{
 
 pub const UNIX_START: u64 = 1_795_226_460_000;
 
+/// Rewrites an SDP body (a stand-in media engine).
+pub type SdpRewrite = fn(&[u8]) -> Vec<u8>;
+
+#[derive(Debug)]
 pub struct Harness {
     pub switch: Switch,
     pub start: Instant,
@@ -22,6 +30,13 @@ pub struct Harness {
     pub users: HashMap<(String, String), (String, bool)>,
     /// Effects answered automatically (credential lookups) unless false.
     pub auto_effects: bool,
+    /// Media effects answered automatically (pass-through, or through
+    /// `media_rewrite`) unless false.
+    pub auto_media: bool,
+    /// Rewrites every SDP a media effect carries (none: pass-through).
+    pub media_rewrite: Option<SdpRewrite>,
+    /// CDR writes answered `Written` automatically unless false.
+    pub auto_cdr: bool,
     pub effects: Vec<(EffectToken, Effect)>,
     pub events: Vec<SwitchEvent>,
     pub sent: Vec<(Destination, Bytes)>,
@@ -64,6 +79,9 @@ impl Harness {
             now,
             users,
             auto_effects: true,
+            auto_media: true,
+            media_rewrite: None,
+            auto_cdr: true,
             effects: Vec::new(),
             events: Vec::new(),
             sent: Vec::new(),
@@ -123,6 +141,32 @@ impl Harness {
                             unix,
                             token,
                             EffectResult::Credentials(found),
+                        );
+                    }
+                    (Effect::MediaOffer { sdp, .. } | Effect::MediaAnswer { sdp, .. }, _)
+                        if self.auto_media =>
+                    {
+                        let out = match self.media_rewrite {
+                            Some(rewrite) => Bytes::from(rewrite(sdp)),
+                            None => sdp.clone(),
+                        };
+                        self.effects.push((token, effect.clone()));
+                        let unix = self.unix_ms();
+                        self.switch.handle_effect_result(
+                            self.now,
+                            unix,
+                            token,
+                            EffectResult::Media(out),
+                        );
+                    }
+                    (Effect::WriteCdr(_), _) if self.auto_cdr => {
+                        self.effects.push((token, effect));
+                        let unix = self.unix_ms();
+                        self.switch.handle_effect_result(
+                            self.now,
+                            unix,
+                            token,
+                            EffectResult::Written,
                         );
                     }
                     _ => self.effects.push((token, effect)),
@@ -254,6 +298,24 @@ impl Harness {
         let text = self.register_text(user, call_id, contact, &format!("{extra}{auth}"));
         self.deliver(&text, peer(5062));
         self.response()
+    }
+}
+
+/// Compiles dialplan TOML `text`, with `trunks` configured.
+pub fn dialplan(text: &str, trunks: &[&str]) -> Arc<Dialplan> {
+    let sources = [SourceFile {
+        name: "test.toml".to_owned(),
+        text: text.to_owned(),
+    }];
+    let options = CompileOptions {
+        trunks: trunks.iter().map(|t| TrunkName::from(*t)).collect(),
+    };
+    match sb_dialplan::compile(&sources, &options) {
+        Ok(plan) => Arc::new(plan),
+        Err(diagnostics) => {
+            let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+            panic!("dialplan does not compile:\n{}", text.join("\n"))
+        }
     }
 }
 

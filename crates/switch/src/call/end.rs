@@ -1,0 +1,235 @@
+//! The end of a call: final response or BYE to whoever still needs one,
+//! CANCEL to ringing devices, the media session released, the CDR written
+//! ([`Effect::WriteCdr`]) and [`SwitchEvent::CallEnded`]. Also the switch-side
+//! endings: shutdown, failures the call cannot survive.
+
+use std::time::Instant;
+
+use sb_sip_message::{ByteStr, HeaderName, Method, StatusCode};
+
+use super::cdr::{Disposition, HangupBy};
+use super::{Call, CallRef, ForkState, LegId, TxRole};
+use crate::core::Switch;
+use crate::effects::Effect;
+use crate::events::SwitchEvent;
+use crate::pending::PendingKind;
+
+impl Switch {
+    /// Ends a call that was not answered: `status` to the caller (when it
+    /// has no final response yet), CANCEL to every device.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the final response and the CDR fields are all needed"
+    )]
+    pub(crate) fn fail_call(
+        &mut self,
+        now: Instant,
+        unix_ms: u64,
+        mut call: Box<Call>,
+        status: StatusCode,
+        reason: Option<&ByteStr>,
+        contacts: &[ByteStr],
+        disposition: Disposition,
+        hangup_by: HangupBy,
+    ) {
+        if call.a_invite.is_some() {
+            self.respond_a(now, &mut call, status, reason, None, contacts);
+        }
+        self.cancel_forks(now, &mut call, None, None);
+        self.finish(now, unix_ms, call, disposition, status, hangup_by);
+    }
+
+    /// Ends a call the switch cannot carry on (shutdown, media failure, no
+    /// ACK): an unanswered caller gets `status` and its devices CANCEL; an
+    /// answered call gets BYE on both legs.
+    pub(crate) fn abort_call(
+        &mut self,
+        now: Instant,
+        unix_ms: u64,
+        mut call: Box<Call>,
+        status: StatusCode,
+    ) {
+        let Some(winner) = call.winner else {
+            self.fail_call(
+                now,
+                unix_ms,
+                call,
+                status,
+                None,
+                &[],
+                Disposition::Failed,
+                HangupBy::System,
+            );
+            return;
+        };
+        self.send_bye(now, &mut call, winner);
+        if call.a_invite.is_some() {
+            // The device answered, the caller never heard of it.
+            call.cdr.answer_unix_ms = None;
+            self.fail_call(
+                now,
+                unix_ms,
+                call,
+                status,
+                None,
+                &[],
+                Disposition::Failed,
+                HangupBy::System,
+            );
+            return;
+        }
+        self.send_bye(now, &mut call, LegId::A);
+        self.finish(
+            now,
+            unix_ms,
+            call,
+            Disposition::Answered,
+            StatusCode::OK,
+            HangupBy::System,
+        );
+    }
+
+    /// Sends BYE on leg `leg` (when that dialog exists). A 2xx of that leg
+    /// still waiting for the ACK the other leg would have sent is
+    /// acknowledged first (RFC 3261 §13.2.2.4: every 2xx gets its ACK).
+    pub(crate) fn send_bye(&mut self, now: Instant, call: &mut Call, leg: LegId) {
+        if call.ack_wait.as_ref().is_some_and(|w| w.other == leg)
+            && let Some(wait) = call.ack_wait.take()
+        {
+            if let Some(t) = wait.retransmit {
+                self.calls.timers.cancel(t);
+            }
+            self.calls.timers.cancel(wait.give_up);
+            self.send_ack(call, leg, wait.other_cseq, None);
+        } else if let Some(fork) = call.fork(leg)
+            && fork.state == ForkState::Answered
+            && fork.dialog.last_ack.is_none()
+        {
+            let cseq = fork.invite_cseq;
+            self.send_ack(call, leg, cseq, None);
+        }
+        let branch = self.tx.new_branch();
+        let id = call.id;
+        let Some(dialog) = call.dialog_mut(leg) else {
+            return;
+        };
+        if dialog.remote_tag.is_none() {
+            return;
+        }
+        let mut bye = dialog.request(Method::Bye, &branch, 70, None);
+        if let Some(ua) = &self.config.server_header {
+            bye.headers.push(HeaderName::UserAgent, ua.as_str());
+        }
+        match self.tx.send_request(now, bye, dialog.dest) {
+            Ok(tx) => {
+                self.calls.by_tx.insert(tx, (id, TxRole::Fire));
+            }
+            Err(e) => tracing::debug!(call = %id, %leg, error = %e, "BYE not sent"),
+        }
+    }
+
+    /// Forgets a call whose legs have been dealt with, and reports it.
+    pub(crate) fn finish(
+        &mut self,
+        now: Instant,
+        unix_ms: u64,
+        mut call: Box<Call>,
+        disposition: Disposition,
+        status: StatusCode,
+        hangup_by: HangupBy,
+    ) {
+        if call.a_invite.is_some() {
+            self.respond_a(now, &mut call, status, None, None, &[]);
+        }
+        for t in [call.step_timer.take(), call.group_timer.take()]
+            .into_iter()
+            .flatten()
+        {
+            self.calls.timers.cancel(t);
+        }
+        if let Some(wait) = call.ack_wait.take() {
+            if let Some(t) = wait.retransmit {
+                self.calls.timers.cancel(t);
+            }
+            self.calls.timers.cancel(wait.give_up);
+        }
+        self.calls.remove_dialog(&call.a);
+        for fork in &call.forks {
+            self.calls.remove_dialog(&fork.dialog);
+            if let Some(tx) = fork.tx
+                && self.calls.by_tx.contains_key(&tx)
+            {
+                let role = if fork.state == ForkState::Answered {
+                    TxRole::Fire
+                } else {
+                    TxRole::Orphan {
+                        cancel_sent: fork.cancel == super::Cancel::Sent,
+                    }
+                };
+                self.calls.by_tx.insert(tx, (call.id, role));
+            }
+        }
+        // RFC 3261 §15.1.2: requests pending in the dialog get 487.
+        for relay in std::mem::take(&mut call.relays) {
+            self.reply(
+                now,
+                relay.server_tx,
+                &relay.request,
+                StatusCode::REQUEST_TERMINATED,
+                None,
+                |_| {},
+            );
+        }
+        if call.media_used {
+            self.push_effect(Effect::MediaRelease { call: call.id });
+        }
+        let mut record = call.cdr;
+        record.end_unix_ms = unix_ms.max(record.start_unix_ms);
+        if disposition != Disposition::Answered {
+            record.answer_unix_ms = None;
+        }
+        record.disposition = disposition;
+        record.sip_status = status;
+        record.hangup_by = hangup_by;
+        match disposition {
+            Disposition::Answered => {}
+            Disposition::Cancelled => self.stats.calls_cancelled += 1,
+            Disposition::NoAnswer | Disposition::Busy | Disposition::Failed => {
+                self.stats.calls_failed += 1;
+            }
+        }
+        self.events.push_back(SwitchEvent::CallEnded {
+            call: call.id,
+            call_id: record.call_id.clone(),
+            disposition,
+            status,
+            hangup_by,
+            billable_ms: record.billable_ms(),
+        });
+        let record = Box::new(record);
+        let timeout = self.config.calls.cdr_timeout;
+        self.start_effect(
+            now,
+            Effect::WriteCdr(record.clone()),
+            timeout,
+            PendingKind::Cdr { record },
+        );
+    }
+
+    /// A lookup the call needed failed: it cannot go on.
+    pub(crate) fn call_failed_internally(&mut self, now: Instant, unix_ms: u64, id: CallRef) {
+        if let Some(call) = self.calls.map.remove(&id) {
+            self.abort_call(now, unix_ms, call, StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+
+    /// Ends every live call (shutdown), oldest first.
+    pub(crate) fn end_all_calls(&mut self, now: Instant, unix_ms: u64) {
+        let ids: Vec<CallRef> = self.calls.map.keys().copied().collect();
+        for id in ids {
+            if let Some(call) = self.calls.map.remove(&id) {
+                self.abort_call(now, unix_ms, call, StatusCode::SERVICE_UNAVAILABLE);
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The media seam: every SDP crossing the switch goes through the media
+//! engine as an effect ([`Effect::MediaOffer`], [`Effect::MediaAnswer`]),
+//! and the message carrying it waits for the result. A result that comes
+//! too late for its message (the call moved on) is dropped; a failure or a
+//! timeout ends the call (503 to an unanswered caller, BYE otherwise).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use sb_sip_message::{ByteStr, Response, StatusCode, Transport};
+
+use super::{Call, CallRef, ForkState, LegId, Relay};
+use crate::core::Switch;
+use crate::effects::Effect;
+use crate::pending::PendingKind;
+
+/// What the SDP of a media effect's result goes into.
+#[derive(Debug)]
+pub(crate) enum MediaStep {
+    /// The INVITE of B leg `leg` (the caller's offer, rewritten).
+    ForkOffer { leg: LegId },
+    /// A provisional response of `leg` to the caller (early media).
+    Early {
+        leg: LegId,
+        status: StatusCode,
+        reason: ByteStr,
+    },
+    /// The 200 to the caller for the 2xx of `leg`: its answer, or its offer
+    /// when the caller's INVITE had none.
+    Answer { leg: LegId, offer_in_2xx: bool },
+    /// The ACK on leg `to`, carrying the answer the caller's ACK carried.
+    Ack { to: LegId, cseq: u32 },
+    /// The relayed request `relay`, carrying its offer.
+    RelayRequest { relay: u32 },
+    /// The final response to a relayed request, carrying the answer (or
+    /// the offer of a 2xx to an INVITE without one).
+    RelayResponse {
+        relay: Box<Relay>,
+        response: Box<Response>,
+        offer_in_2xx: bool,
+    },
+}
+
+impl Switch {
+    /// Asks the media engine for the offer to send on `to`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "an offer names both legs and the target transport"
+    )]
+    pub(crate) fn media_offer(
+        &mut self,
+        now: Instant,
+        call: &mut Call,
+        from: LegId,
+        to: LegId,
+        to_transport: Transport,
+        sdp: Bytes,
+        step: MediaStep,
+    ) {
+        call.media_used = true;
+        let effect = Effect::MediaOffer {
+            call: call.id,
+            from,
+            to,
+            to_transport,
+            sdp,
+        };
+        let timeout = self.config.calls.media_timeout;
+        self.start_effect(
+            now,
+            effect,
+            timeout,
+            PendingKind::Media {
+                call: call.id,
+                step,
+            },
+        );
+    }
+
+    /// Asks the media engine for the answer to send on `to`.
+    pub(crate) fn media_answer(
+        &mut self,
+        now: Instant,
+        call: &mut Call,
+        from: LegId,
+        to: LegId,
+        sdp: Bytes,
+        step: MediaStep,
+    ) {
+        call.media_used = true;
+        let effect = Effect::MediaAnswer {
+            call: call.id,
+            from,
+            to,
+            sdp,
+        };
+        let timeout = self.config.calls.media_timeout;
+        self.start_effect(
+            now,
+            effect,
+            timeout,
+            PendingKind::Media {
+                call: call.id,
+                step,
+            },
+        );
+    }
+
+    /// The media engine's SDP for `step`.
+    pub(crate) fn media_done(
+        &mut self,
+        now: Instant,
+        unix_ms: u64,
+        id: CallRef,
+        step: MediaStep,
+        sdp: Bytes,
+    ) {
+        let Some(mut call) = self.calls.map.remove(&id) else {
+            return;
+        };
+        match step {
+            MediaStep::ForkOffer { leg } => {
+                self.send_fork_invite(now, &mut call, leg, Some(sdp));
+                // The INVITE may have failed to go out.
+                self.check_forks(now, unix_ms, call);
+                return;
+            }
+            MediaStep::Early {
+                leg,
+                status,
+                reason,
+            } => {
+                let ringing = call
+                    .fork(leg)
+                    .is_some_and(|f| f.state == ForkState::Proceeding);
+                if ringing && call.winner.is_none() && call.a_invite.is_some() {
+                    self.respond_a(now, &mut call, status, Some(&reason), Some(sdp), &[]);
+                    call.a_early_media = true;
+                }
+            }
+            MediaStep::Answer { leg, offer_in_2xx } => {
+                if call.winner == Some(leg) && call.a_invite.is_some() {
+                    self.answer_caller(now, &mut call, leg, Some(sdp), offer_in_2xx);
+                }
+            }
+            MediaStep::Ack { to, cseq } => self.send_ack(&mut call, to, cseq, Some(sdp)),
+            MediaStep::RelayRequest { relay } => self.send_relay(now, &mut call, relay, sdp),
+            MediaStep::RelayResponse {
+                relay,
+                response,
+                offer_in_2xx,
+            } => {
+                self.send_relay_response(
+                    now,
+                    &mut call,
+                    &relay,
+                    &response,
+                    Some(sdp),
+                    offer_in_2xx,
+                );
+            }
+        }
+        self.calls.map.insert(id, call);
+    }
+
+    /// A media effect failed or timed out: the call cannot carry media.
+    pub(crate) fn media_failed(
+        &mut self,
+        now: Instant,
+        unix_ms: u64,
+        id: CallRef,
+        step: MediaStep,
+    ) {
+        let Some(mut call) = self.calls.map.remove(&id) else {
+            return;
+        };
+        let relay = match step {
+            MediaStep::RelayRequest { relay } => call
+                .relays
+                .iter()
+                .position(|r| r.id == relay)
+                .map(|i| call.relays.remove(i)),
+            MediaStep::RelayResponse { relay, .. } => Some(*relay),
+            _ => None,
+        };
+        if let Some(relay) = relay {
+            self.reply(
+                now,
+                relay.server_tx,
+                &relay.request,
+                StatusCode::SERVER_INTERNAL_ERROR,
+                None,
+                |_| {},
+            );
+        }
+        self.abort_call(now, unix_ms, call, StatusCode::SERVICE_UNAVAILABLE);
+    }
+}
