@@ -10,6 +10,9 @@ use std::time::Duration;
 use sb_sip_message::Transport;
 use serde::{Deserialize, Deserializer};
 
+mod calls;
+pub use calls::{CallsConfig, DialplanConfig, TransportName, TrunkConfig};
+
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -55,6 +58,13 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Where the dialplan files are and where calls start in them.
+    pub dialplan: DialplanConfig,
+    /// Call handling.
+    pub calls: CallsConfig,
+    /// SIP trunks (`[[trunk]]` tables).
+    #[serde(rename = "trunk")]
+    pub trunks: Vec<TrunkConfig>,
 }
 
 /// `[sip]`
@@ -392,6 +402,25 @@ impl Config {
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\"".into()));
+        }
+        if self.dialplan.user_context.is_empty() {
+            return Err(invalid("dialplan.user_context", "must not be empty".into()));
+        }
+        if self.calls.no_answer_timeout < Duration::from_secs(1) {
+            return Err(invalid(
+                "calls.no_answer_timeout",
+                "must be at least 1s".into(),
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for t in &self.trunks {
+            t.check().map_err(|(key, message)| invalid(key, message))?;
+            if !names.insert(t.name.as_str()) {
+                return Err(invalid(
+                    "trunk.name",
+                    format!("trunk `{}` is defined twice", t.name),
+                ));
+            }
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Mapping between the switch's plain records and the store's rows, and from
 //! the configuration file to the switch's policy.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,7 +9,9 @@ use sb_sip_auth::Algorithm;
 use sb_sip_message::{Aor, ByteStr, CallId, Transport};
 use sb_sip_transaction::TimerConfig;
 use sb_store::BindingRecord as StoredBinding;
-use sb_switch::{AuthPolicy, BindingId, BindingRecord, RegistrarPolicy, SwitchConfig};
+use sb_switch::{
+    AuthPolicy, BindingId, BindingRecord, CallPolicy, RegistrarPolicy, SwitchConfig, TrunkConfig,
+};
 
 use crate::Config;
 
@@ -77,6 +79,7 @@ fn unix_ms_i64(ms: u64) -> i64 {
 pub(crate) fn switch_config(
     config: &Config,
     local_ips: Vec<IpAddr>,
+    trunks: Vec<TrunkConfig>,
     nonce_secret: [u8; 32],
     seed: u64,
 ) -> SwitchConfig {
@@ -116,6 +119,58 @@ pub(crate) fn switch_config(
             credential_cache: config.auth.credential_cache,
             effect_timeout: Duration::from_secs(2),
         },
+        calls: CallPolicy {
+            no_answer_timeout: config.calls.no_answer_timeout,
+            user_context: config.dialplan.user_context.clone(),
+            ..CallPolicy::default()
+        },
+        trunks,
         seed,
     }
+}
+
+/// The switch's trunks from the configuration: gateways resolved (host names
+/// looked up once, at start-up) and the local listener each trunk's requests
+/// leave from (a bound listener of its transport and address family, one with
+/// a specific address first).
+pub(crate) async fn trunks(
+    config: &Config,
+    bound: &[(Transport, SocketAddr)],
+) -> anyhow::Result<Vec<TrunkConfig>> {
+    let mut out = Vec::with_capacity(config.trunks.len());
+    for t in &config.trunks {
+        let (host, port) = t
+            .gateway_host_port()
+            .map_err(|m| anyhow::anyhow!("trunk `{}`: {m}", t.name))?;
+        let gateway = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .with_context(|| format!("trunk `{}`: cannot resolve gateway `{host}`", t.name))?
+            .next()
+            .with_context(|| format!("trunk `{}`: gateway `{host}` has no address", t.name))?;
+        let transport = t.transport.0;
+        let candidates = || {
+            bound
+                .iter()
+                .filter(|(tr, a)| *tr == transport && a.is_ipv4() == gateway.is_ipv4())
+                .map(|(_, a)| *a)
+        };
+        let local = candidates()
+            .find(|a| !a.ip().is_unspecified())
+            .or_else(|| candidates().next());
+        out.push(TrunkConfig {
+            name: t.name.clone(),
+            addresses: t.inbound_blocks(),
+            context: t.context.clone(),
+            gateway,
+            transport,
+            local,
+            username: t.username.clone(),
+            password: t.password.clone(),
+            register: t.register,
+            register_expires: t.register_expires,
+            from_user: t.from_user.clone(),
+            from_domain: t.from_domain.clone(),
+        });
+    }
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! back to the switch, and binding changes through the write-behind batcher,
 //! which coalesces them per binding and commits one transaction per interval.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use sb_sip_auth::{Algorithm, Ha1};
@@ -11,6 +11,7 @@ use sb_store::{BindingChange as StoredChange, Store};
 use sb_switch::{BindingId, BindingRecord, Effect, EffectResult, EffectToken, StoredCredentials};
 use tokio::sync::mpsc;
 
+use crate::cdrs::CdrJob;
 use crate::convert::to_store_binding;
 
 /// A binding change on its way to the write-behind batcher, still in the
@@ -44,11 +45,14 @@ impl Change {
 }
 
 /// Dispatches effects without blocking the switch task.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct EffectExecutor {
     store: Store,
     results: mpsc::Sender<(EffectToken, EffectResult)>,
     write_behind: mpsc::UnboundedSender<Change>,
+    cdrs: mpsc::UnboundedSender<CdrJob>,
+    /// Call records handed to the writer whose result has not come back.
+    records: HashSet<EffectToken>,
 }
 
 impl EffectExecutor {
@@ -56,15 +60,39 @@ impl EffectExecutor {
         store: Store,
         results: mpsc::Sender<(EffectToken, EffectResult)>,
         write_behind: mpsc::UnboundedSender<Change>,
+        cdrs: mpsc::UnboundedSender<CdrJob>,
     ) -> Self {
         EffectExecutor {
             store,
             results,
             write_behind,
+            cdrs,
+            records: HashSet::new(),
         }
     }
 
-    pub(crate) fn run(&self, token: EffectToken, effect: Effect) {
+    /// A result for `token` reached the switch.
+    pub(crate) fn settled(&mut self, token: EffectToken) {
+        self.records.remove(&token);
+    }
+
+    /// Call records not yet committed (or failed).
+    pub(crate) fn records_in_flight(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Hands a result back to the switch without waiting: at once when the
+    /// queue has room, else from a short task.
+    fn answer(&self, token: EffectToken, result: EffectResult) {
+        if let Err(mpsc::error::TrySendError::Full(item)) = self.results.try_send((token, result)) {
+            let results = self.results.clone();
+            tokio::spawn(async move {
+                let _ = results.send(item).await;
+            });
+        }
+    }
+
+    pub(crate) fn run(&mut self, token: EffectToken, effect: Effect) {
         match effect {
             Effect::FetchCredentials { username, domain } => {
                 let store = self.store.clone();
@@ -89,6 +117,23 @@ impl EffectExecutor {
             }
             Effect::RemoveBinding { aor, binding_id } => {
                 let _ = self.write_behind.send(Change::Remove { aor, binding_id });
+            }
+            // Media passes through unchanged until the media engine anchors
+            // it: the SDP to send is the SDP received.
+            Effect::MediaOffer { sdp, .. } | Effect::MediaAnswer { sdp, .. } => {
+                self.answer(token, EffectResult::Media(sdp));
+            }
+            Effect::MediaRelease { .. } => {}
+            Effect::WriteCdr(record) => {
+                self.records.insert(token);
+                if let Err(mpsc::error::SendError((token, _))) = self.cdrs.send((token, record)) {
+                    self.answer(
+                        token,
+                        EffectResult::Failed {
+                            reason: "the call record writer has stopped".to_owned(),
+                        },
+                    );
+                }
             }
         }
     }

@@ -21,8 +21,10 @@
 //! # }
 //! ```
 
+mod cdrs;
 pub mod config;
 mod convert;
+pub mod dialplans;
 mod effects;
 mod inbound;
 mod local_ips;
@@ -47,6 +49,9 @@ pub use config::{Config, ConfigError};
 use effects::EffectExecutor;
 use inbound::Inbound;
 use sip::{Control, SwitchTask};
+
+/// How long a shutdown waits for the records of the calls it ends.
+const CALL_RECORD_GRACE: Duration = Duration::from_secs(5);
 
 /// How many parsed messages may wait for the switch task.
 const INBOUND_QUEUE: usize = 8_192;
@@ -83,6 +88,7 @@ pub struct Server {
     control: mpsc::Sender<Control>,
     switch_task: JoinHandle<()>,
     write_behind: JoinHandle<()>,
+    cdr_writer: JoinHandle<()>,
     jobs: Vec<JoinHandle<()>>,
     store: Store,
 }
@@ -100,13 +106,35 @@ impl Server {
             rng.fill(&mut s);
             s
         });
+
+        let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
+        let transports = Transports::start(
+            transport_config(&config),
+            Arc::new(Inbound { queue: inbound_tx }),
+        )
+        .await
+        .context("cannot open the SIP listeners")?;
+        // Messages wait in the queue until the switch task runs; the switch
+        // needs the bound addresses (trunk requests leave from a listener).
         let local_ips = local_ips::for_listeners(&config.sip.listen);
-        let mut switch = Switch::new(sip_switch_config(
+        let trunks = convert::trunks(&config, &transports.local_addrs()).await?;
+        let mut switch = Switch::new(convert::switch_config(
             &config,
             local_ips,
+            trunks,
             nonce_secret,
             rng.random(),
         ));
+
+        let dialplan = dialplans::load_configured(&config)
+            .map_err(|e| anyhow::anyhow!("dialplan not usable:\n{e}"))?;
+        dialplans::log_warnings(&dialplan.plan);
+        tracing::info!(
+            files = ?dialplan.files,
+            rules = dialplan.plan.rule_count(),
+            "dialplan loaded"
+        );
+        switch.set_dialplan(dialplan.plan.clone());
 
         let domains = store
             .list_domains()
@@ -124,13 +152,8 @@ impl Server {
         let restored = switch.restore_bindings(Instant::now(), now_unix, records);
         tracing::info!(restored, "registrations restored");
 
-        let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
-        let transports = Transports::start(
-            transport_config(&config),
-            Arc::new(Inbound { queue: inbound_tx }),
-        )
-        .await
-        .context("cannot open the SIP listeners")?;
+        // Outbound trunk registrations begin.
+        switch.start(Instant::now(), sip::unix_ms());
 
         let (results_tx, results_rx) = mpsc::channel(1_024);
         let (wb_tx, wb_rx) = mpsc::unbounded_channel();
@@ -140,6 +163,8 @@ impl Server {
             wb_rx,
             config.database.write_behind,
         ));
+        let (cdr_tx, cdr_rx) = mpsc::unbounded_channel();
+        let cdr_writer = tokio::spawn(cdrs::cdr_writer(store.clone(), cdr_rx, results_tx.clone()));
         let switch_task = tokio::spawn(
             SwitchTask {
                 switch,
@@ -147,13 +172,20 @@ impl Server {
                 results: results_rx,
                 control: control_rx,
                 transports: transports.clone(),
-                effects: EffectExecutor::new(store.clone(), results_tx, wb_tx),
+                effects: EffectExecutor::new(store.clone(), results_tx, wb_tx, cdr_tx),
+                ending: None,
             }
             .run(),
         );
         let jobs = vec![
             tokio::spawn(watch_users(store.clone(), control_tx.clone())),
             tokio::spawn(purge_expired(store.clone())),
+            tokio::spawn(dialplans::watch(
+                config.dialplan.dir.clone(),
+                dialplans::trunk_names(&config),
+                dialplan.fingerprint,
+                control_tx.clone(),
+            )),
         ];
         for (t, a) in transports.local_addrs() {
             tracing::info!(transport = %t, address = %a, "SIP listening");
@@ -163,6 +195,7 @@ impl Server {
             control: control_tx,
             switch_task,
             write_behind,
+            cdr_writer,
             jobs,
             store,
         })
@@ -173,35 +206,54 @@ impl Server {
         self.transports.local_addrs()
     }
 
-    /// Stops accepting traffic, lets the switch finish what it holds, writes
-    /// pending registrations and closes the store.
+    /// Ends every live call (with its call record committed), stops accepting
+    /// traffic, lets the switch finish what it holds, writes pending
+    /// registrations and closes the store.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         for job in &self.jobs {
             job.abort();
+        }
+        let (ended_tx, ended_rx) = oneshot::channel();
+        let end = sip::EndCalls {
+            deadline: tokio::time::Instant::now() + CALL_RECORD_GRACE,
+            done: ended_tx,
+        };
+        if self.control.send(Control::EndCalls(end)).await.is_ok() {
+            let _ = ended_rx.await;
         }
         self.transports.shutdown().await;
         let (done_tx, done_rx) = oneshot::channel();
         if self.control.send(Control::Stop(done_tx)).await.is_ok() {
             // The switch (and with it the effect executor's senders) drops here,
             // closing the write-behind channel.
-            drop(done_rx.await);
+            if let Ok(switch) = done_rx.await {
+                let s = switch.stats();
+                tracing::info!(
+                    requests = s.requests,
+                    registrations = s.registrations,
+                    challenges = s.challenges,
+                    auth_failures = s.auth_failures,
+                    malformed_answered = s.malformed_answered,
+                    malformed_dropped = s.malformed_dropped,
+                    calls_attempted = s.calls_attempted,
+                    calls_answered = s.calls_answered,
+                    calls_failed = s.calls_failed,
+                    calls_cancelled = s.calls_cancelled,
+                    cdr_write_failures = s.cdr_write_failures,
+                    "SIP totals"
+                );
+            }
         }
+        let t = self.transports.stats();
+        tracing::info!(traffic = ?t.traffic, drops = ?t.drops, "transport totals");
         self.switch_task.await.context("switch task failed")?;
         self.write_behind
             .await
             .context("write-behind task failed")?;
+        self.cdr_writer.await.context("call record writer failed")?;
         self.store.close().await;
         Ok(())
     }
-}
-
-fn sip_switch_config(
-    config: &Config,
-    local_ips: Vec<std::net::IpAddr>,
-    secret: [u8; 32],
-    seed: u64,
-) -> sb_switch::SwitchConfig {
-    convert::switch_config(config, local_ips, secret, seed)
 }
 
 fn transport_config(config: &Config) -> TransportConfig {

@@ -17,8 +17,23 @@ pub(crate) enum Control {
     /// Users changed in the database: reload served domains, forget cached
     /// credentials.
     UsersChanged { domains: Vec<String> },
+    /// A new dialplan compiled; calls routed from now on use it.
+    Dialplan(std::sync::Arc<sb_dialplan::Dialplan>),
+    /// End every live call (BYE/CANCEL on their legs, call records written)
+    /// and unregister from trunks; answered once that is done or
+    /// `EndCalls::deadline` passed.
+    EndCalls(EndCalls),
     /// Stop after draining; the switch is handed back.
     Stop(oneshot::Sender<Switch>),
+}
+
+/// A request to end every call before shutting down.
+#[derive(Debug)]
+pub(crate) struct EndCalls {
+    /// Give up waiting for call records at this time.
+    pub(crate) deadline: tokio::time::Instant,
+    /// Told when done.
+    pub(crate) done: oneshot::Sender<()>,
 }
 
 /// Inputs handled before outputs are drained again; bounds the latency of
@@ -32,6 +47,8 @@ pub(crate) struct SwitchTask {
     pub(crate) control: mpsc::Receiver<Control>,
     pub(crate) transports: Transports,
     pub(crate) effects: EffectExecutor,
+    /// Set while live calls are being ended for a shutdown.
+    pub(crate) ending: Option<EndCalls>,
 }
 
 pub(crate) fn unix_ms() -> u64 {
@@ -61,6 +78,11 @@ impl SwitchTask {
                         self.switch.set_user_domains(domains);
                         self.switch.invalidate_credentials();
                     }
+                    Some(Control::Dialplan(plan)) => self.switch.set_dialplan(plan),
+                    Some(Control::EndCalls(end)) => {
+                        self.switch.shutdown(Instant::now(), unix_ms());
+                        self.ending = Some(end);
+                    }
                     Some(Control::Stop(done)) => {
                         self.flush();
                         let _ = done.send(self.switch);
@@ -70,6 +92,7 @@ impl SwitchTask {
                 },
                 result = self.results.recv() => {
                     if let Some((token, result)) = result {
+                        self.effects.settled(token);
                         self.switch.handle_effect_result(Instant::now(), unix_ms(), token, result);
                     }
                 }
@@ -91,8 +114,26 @@ impl SwitchTask {
                     sleep.as_mut().reset(far);
                     self.switch.handle_timeout(Instant::now(), unix_ms());
                 }
+                () = tokio::time::sleep_until(
+                    self.ending.as_ref().map_or(far, |e| e.deadline)
+                ), if self.ending.is_some() => {
+                    tracing::warn!(
+                        records = self.effects.records_in_flight(),
+                        complete = self.switch.shutdown_complete(),
+                        "shutdown: stopped waiting for calls, records and trunk unregistrations"
+                    );
+                    if let Some(end) = self.ending.take() {
+                        let _ = end.done.send(());
+                    }
+                }
             }
             self.flush();
+            if self.effects.records_in_flight() == 0
+                && self.switch.shutdown_complete()
+                && let Some(end) = self.ending.take()
+            {
+                let _ = end.done.send(());
+            }
         }
     }
 
@@ -167,6 +208,42 @@ fn log_event(event: &SwitchEvent) {
         }
         SwitchEvent::EffectFailed { reason } => {
             tracing::warn!(%reason, "database lookup failed");
+        }
+        SwitchEvent::CallStarted { .. } | SwitchEvent::CallAnswered { .. } => {
+            tracing::debug!(?event, "call");
+        }
+        SwitchEvent::CallEnded {
+            call_id,
+            disposition,
+            status,
+            hangup_by,
+            billable_ms,
+            ..
+        } => {
+            tracing::info!(
+                %call_id,
+                %disposition,
+                status = status.as_u16(),
+                %hangup_by,
+                billable_ms,
+                "call ended"
+            );
+        }
+        SwitchEvent::TrunkRegistered { trunk, expires } => {
+            tracing::info!(%trunk, expires, "registered to trunk");
+        }
+        SwitchEvent::TrunkRegistrationFailed {
+            trunk,
+            status,
+            reason,
+        } => {
+            tracing::warn!(%trunk, status = status.map(|s| s.as_u16()), %reason, "trunk registration failed");
+        }
+        SwitchEvent::TrunkUnregistered { trunk } => {
+            tracing::info!(%trunk, "unregistered from trunk");
+        }
+        SwitchEvent::CdrWriteFailed { record, reason } => {
+            tracing::error!(%reason, ?record, "call record lost");
         }
     }
 }

@@ -41,7 +41,8 @@ struct Cli {
 enum Command {
     /// Run the server until SIGINT or SIGTERM.
     Serve,
-    /// Validate the configuration; exits non-zero with the reason on any problem.
+    /// Validate the configuration and every dialplan file; exits non-zero
+    /// with the reasons (file:line:col for dialplans) on any problem.
     Check,
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -49,6 +50,35 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserCommand,
+    },
+    /// Work with the dialplan.
+    Dialplan {
+        #[command(subcommand)]
+        action: DialplanCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DialplanCommand {
+    /// Print what the dialplan decides for a call, and which rule decided it.
+    Test {
+        /// Caller: `user` or `user@domain`.
+        #[arg(long)]
+        from: String,
+        /// Dialed: a number, `user` or `user@domain`.
+        #[arg(long)]
+        to: String,
+        /// Where the call comes from: `user:NAME`, `trunk:NAME` or `unknown`
+        /// (default: the calling user).
+        #[arg(long)]
+        source: Option<String>,
+        /// Time of the call: RFC 3339 (`2026-11-21T09:30:00Z`) or Unix seconds
+        /// (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Start context (default: the source's context from the configuration).
+        #[arg(long)]
+        context: Option<String>,
     },
 }
 
@@ -125,13 +155,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    if let Command::Check = cli.command {
-        let origin = cli.config.as_ref().map_or_else(
-            || "built-in defaults".to_owned(),
-            |p| p.display().to_string(),
-        );
-        println!("{origin}: configuration is valid");
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Check => return Ok(check(&cli, &config)),
+        Command::Dialplan {
+            action:
+                DialplanCommand::Test {
+                    from,
+                    to,
+                    source,
+                    at,
+                    context,
+                },
+        } => {
+            let question = sb_server::dialplans::RouteQuestion {
+                from: from.clone(),
+                to: to.clone(),
+                source: source.clone(),
+                at: at.clone(),
+                context: context.clone(),
+            };
+            print!(
+                "{}",
+                sb_server::dialplans::explain_route(&config, &question)?
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     init_logging(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -141,7 +190,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Check => unreachable!("handled before the runtime starts"),
+            Command::Check | Command::Dialplan { .. } => {
+                unreachable!("handled before the runtime starts")
+            }
             Command::Serve => serve(config).await,
             Command::Migrate => {
                 sb_server::migrate(&config).await?;
@@ -151,6 +202,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::User { action } => user(config, action).await,
         }
     })
+}
+
+/// `switchboard check`: the configuration was loaded already; now every
+/// dialplan file.
+fn check(cli: &Cli, config: &Config) -> ExitCode {
+    let origin = cli.config.as_ref().map_or_else(
+        || "built-in defaults".to_owned(),
+        |p| p.display().to_string(),
+    );
+    println!("{origin}: configuration is valid");
+    match sb_server::dialplans::load_configured(config) {
+        Ok(loaded) => {
+            for w in loaded.plan.warnings() {
+                println!("{w}");
+            }
+            println!(
+                "{}: {} dialplan file(s), {} rule(s): valid",
+                config.dialplan.dir.display(),
+                loaded.files.len(),
+                loaded.plan.rule_count()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {

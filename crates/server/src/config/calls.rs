@@ -1,0 +1,269 @@
+//! `[dialplan]`, `[calls]` and `[[trunk]]`: where calls are routed and the SIP
+//! trunks they may use.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sb_sip_message::Transport;
+use sb_switch::IpPrefix;
+use serde::{Deserialize, Deserializer};
+
+use super::duration;
+
+/// `[dialplan]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialplanConfig {
+    /// Directory of the dialplan files (every `*.toml` in it is compiled
+    /// together). Relative paths are taken from the working directory.
+    pub dir: PathBuf,
+    /// Context calls from registered users start in.
+    pub user_context: String,
+}
+
+impl Default for DialplanConfig {
+    fn default() -> Self {
+        DialplanConfig {
+            dir: PathBuf::from("dialplans"),
+            user_context: "internal".to_owned(),
+        }
+    }
+}
+
+/// `[calls]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsConfig {
+    /// A call nobody answers within this time is given up (the caller gets
+    /// 480) unless the dialplan sets a shorter ring timeout.
+    #[serde(with = "duration")]
+    pub no_answer_timeout: Duration,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        CallsConfig {
+            no_answer_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One `[[trunk]]`: a SIP carrier or gateway.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Name used by the dialplan's `trunk` action and in call records.
+    pub name: String,
+    /// Where outbound calls and the outbound REGISTER go, `host:port` (port
+    /// 5060 when left out).
+    pub gateway: String,
+    /// `udp` (default) or `tcp`.
+    #[serde(default = "udp")]
+    pub transport: TransportName,
+    /// Source addresses (`192.0.2.1`, `192.0.2.0/24`, `2001:db8::/32`) whose
+    /// INVITEs are accepted without authentication as calls from this trunk.
+    /// Empty: the gateway's address when it is an IP address.
+    #[serde(default, deserialize_with = "prefixes")]
+    pub inbound: Vec<IpPrefix>,
+    /// Dialplan context of calls arriving from this trunk.
+    #[serde(default = "from_trunk")]
+    pub context: String,
+    /// User name for digest authentication towards the carrier (outbound
+    /// REGISTER and INVITE challenges).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password for that user. Kept in memory only to answer the carrier's
+    /// challenges; never logged.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Register to the carrier (needs `username` and `password`).
+    #[serde(default)]
+    pub register: bool,
+    /// Requested registration interval.
+    #[serde(default = "register_expires")]
+    pub register_expires: u32,
+    /// User part of the From header of outbound calls (default: the caller's
+    /// number).
+    #[serde(default)]
+    pub from_user: Option<String>,
+    /// Host of the From header of outbound calls (default: the gateway host).
+    #[serde(default)]
+    pub from_domain: Option<String>,
+}
+
+impl fmt::Debug for TrunkConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrunkConfig")
+            .field("name", &self.name)
+            .field("gateway", &self.gateway)
+            .field("transport", &self.transport)
+            .field("inbound", &self.inbound)
+            .field("context", &self.context)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("register", &self.register)
+            .field("register_expires", &self.register_expires)
+            .field("from_user", &self.from_user)
+            .field("from_domain", &self.from_domain)
+            .finish()
+    }
+}
+
+fn udp() -> TransportName {
+    TransportName(Transport::Udp)
+}
+fn from_trunk() -> String {
+    "from-trunk".to_owned()
+}
+fn register_expires() -> u32 {
+    3_600
+}
+
+/// A transport named in the configuration (`udp` or `tcp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportName(pub Transport);
+
+impl<'de> Deserialize<'de> for TransportName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.parse::<Transport>() {
+            Ok(t @ (Transport::Udp | Transport::Tcp)) => Ok(TransportName(t)),
+            _ => Err(serde::de::Error::custom(format!(
+                "unknown transport `{s}` (expected udp or tcp)"
+            ))),
+        }
+    }
+}
+
+/// Reads a list of address blocks (`192.0.2.1`, `192.0.2.0/24`, `2001:db8::/32`).
+fn prefixes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpPrefix>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            s.parse::<IpPrefix>()
+                .map_err(|e| serde::de::Error::custom(format!("`{s}`: {e}")))
+        })
+        .collect()
+}
+
+impl TrunkConfig {
+    /// The gateway as host and port.
+    pub fn gateway_host_port(&self) -> Result<(String, u16), String> {
+        let g = self.gateway.trim();
+        if let Some(rest) = g.strip_prefix('[') {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("`{g}`: unclosed `[`"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| format!("`{g}`: bad port"))?,
+                None if after.is_empty() => 5060,
+                None => return Err(format!("`{g}`: expected host:port")),
+            };
+            return Ok((host.to_owned(), port));
+        }
+        match g.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => Ok((
+                host.to_owned(),
+                port.parse().map_err(|_| format!("`{g}`: bad port"))?,
+            )),
+            _ => Ok((g.to_owned(), 5060)),
+        }
+    }
+
+    /// The source blocks of inbound calls: as configured, or the gateway's
+    /// address when it is an IP address.
+    pub fn inbound_blocks(&self) -> Vec<IpPrefix> {
+        if !self.inbound.is_empty() {
+            return self.inbound.clone();
+        }
+        self.gateway_host_port()
+            .ok()
+            .and_then(|(host, _)| host.parse::<IpAddr>().ok())
+            .map(IpPrefix::host)
+            .into_iter()
+            .collect()
+    }
+
+    /// Checks one trunk; `Err` says what is wrong.
+    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !name_ok {
+            return Err((
+                "trunk.name",
+                format!("`{}`: use letters, digits, `-`, `_` and `.`", self.name),
+            ));
+        }
+        let (host, port) = self
+            .gateway_host_port()
+            .map_err(|m| ("trunk.gateway", format!("trunk `{}`: {m}", self.name)))?;
+        if host.is_empty() || port == 0 {
+            return Err((
+                "trunk.gateway",
+                format!("trunk `{}`: expected host:port", self.name),
+            ));
+        }
+        if self.register && (self.username.is_none() || self.password.is_none()) {
+            return Err((
+                "trunk.register",
+                format!(
+                    "trunk `{}`: registering needs username and password",
+                    self.name
+                ),
+            ));
+        }
+        if self.register && self.register_expires < 60 {
+            return Err((
+                "trunk.register_expires",
+                format!("trunk `{}`: must be at least 60", self.name),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateways_parse_with_and_without_ports() {
+        let mut t: TrunkConfig = toml::from_str(
+            r#"name = "carrier"
+gateway = "192.0.2.1""#,
+        )
+        .unwrap();
+        assert_eq!(t.gateway_host_port().unwrap(), ("192.0.2.1".into(), 5060));
+        assert_eq!(
+            t.inbound_blocks(),
+            vec![IpPrefix::host("192.0.2.1".parse().unwrap())]
+        );
+        t.gateway = "[2001:db8::1]:5070".into();
+        assert_eq!(t.gateway_host_port().unwrap(), ("2001:db8::1".into(), 5070));
+        t.gateway = "sip.example.test:5080".into();
+        assert_eq!(
+            t.gateway_host_port().unwrap(),
+            ("sip.example.test".into(), 5080)
+        );
+        assert!(t.inbound_blocks().is_empty());
+        t.register = true;
+        assert!(t.check().is_err());
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let t: TrunkConfig = toml::from_str(
+            r#"name = "carrier"
+gateway = "192.0.2.1"
+username = "acct"
+password = "hunter2""#,
+        )
+        .unwrap();
+        assert!(!format!("{t:?}").contains("hunter2"));
+    }
+}
