@@ -1,6 +1,6 @@
 //! End-to-end test support: starts the real `switchboard` binary on loopback
 //! with a throwaway configuration and database, and runs real SIP tools
-//! (SIPp) against it.
+//! (SIPp, and baresip as a phone: [`baresip`]) against it.
 //!
 //! Owns: process management for the server and the tools (every process a
 //! test starts is stopped by the test, by its own pid, also when the test
@@ -23,6 +23,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use tempfile::TempDir;
+
+pub mod baresip;
+pub mod calls;
 
 /// The `switchboard` binary under test.
 pub fn switchboard_bin() -> PathBuf {
@@ -164,6 +167,11 @@ impl Server {
                 Err(_) => return None,
             }
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     /// Runs a `switchboard` subcommand with this server's configuration.
