@@ -122,7 +122,9 @@ pub struct RegistrarConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// Digest algorithms offered, preferred first (RFC 8760 §2.4): `"MD5"`,
-    /// `"SHA-256"`. Each challenge carries one header per algorithm.
+    /// `"SHA-256"`. Each challenge carries one header per algorithm. The
+    /// default is MD5 alone: some deployed phones (baresip 1.0 and others on
+    /// the same SIP library) give up when any challenge names SHA-256.
     pub algorithms: Vec<String>,
     /// How long a nonce stays valid; older ones are answered `stale=true`.
     #[serde(with = "duration")]
@@ -234,7 +236,7 @@ impl Default for RegistrarConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
-            algorithms: vec!["MD5".to_owned(), "SHA-256".to_owned()],
+            algorithms: vec!["MD5".to_owned()],
             nonce_lifetime: Duration::from_secs(300),
             nonce_secret: String::new(),
             credential_cache: Duration::from_secs(60),
