@@ -408,6 +408,13 @@ impl Config {
         if self.dialplan.user_context.is_empty() {
             return Err(invalid("dialplan.user_context", "must not be empty".into()));
         }
+        let keepalive = self.calls.nat_keepalive_interval;
+        if !keepalive.is_zero() && keepalive < Duration::from_secs(5) {
+            return Err(invalid(
+                "calls.nat_keepalive_interval",
+                "must be 0s (off) or at least 5s".into(),
+            ));
+        }
         if self.calls.no_answer_timeout < Duration::from_secs(1) {
             return Err(invalid(
                 "calls.no_answer_timeout",

@@ -122,6 +122,9 @@ pub(crate) fn switch_config(
         calls: CallPolicy {
             no_answer_timeout: config.calls.no_answer_timeout,
             user_context: config.dialplan.user_context.clone(),
+            keepalive_interval: Some(config.calls.nat_keepalive_interval)
+                .filter(|d| !d.is_zero()),
+            keepalive_all_udp: config.calls.nat_keepalive_all_udp,
             ..CallPolicy::default()
         },
         trunks,

@@ -40,12 +40,23 @@ pub struct CallsConfig {
     /// 480) unless the dialplan sets a shorter ring timeout.
     #[serde(with = "duration")]
     pub no_answer_timeout: Duration,
+    /// NAT keep-alives: every interval, a CRLF CRLF datagram to the source
+    /// address of each UDP registration whose Contact carries `;ob` (or of
+    /// every UDP registration with `nat_keepalive_all_udp`), so the NAT
+    /// binding stays open for incoming calls. `"0s"`: none.
+    #[serde(with = "duration")]
+    pub nat_keepalive_interval: Duration,
+    /// Send NAT keep-alives to every UDP registration, not only to those
+    /// asking with `;ob`.
+    pub nat_keepalive_all_udp: bool,
 }
 
 impl Default for CallsConfig {
     fn default() -> Self {
         CallsConfig {
             no_answer_timeout: Duration::from_secs(60),
+            nat_keepalive_interval: Duration::from_secs(30),
+            nat_keepalive_all_udp: false,
         }
     }
 }
