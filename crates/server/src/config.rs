@@ -65,6 +65,8 @@ pub struct Config {
     /// SIP trunks (`[[trunk]]` tables).
     #[serde(rename = "trunk")]
     pub trunks: Vec<TrunkConfig>,
+    /// User groups for dialplan conditions: group name → user names.
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `[sip]`
@@ -421,6 +423,14 @@ impl Config {
                 "must be at least 1s".into(),
             ));
         }
+        for (group, members) in &self.groups {
+            if group.is_empty() || members.iter().any(String::is_empty) {
+                return Err(invalid(
+                    "groups",
+                    format!("group `{group}`: names must not be empty"),
+                ));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for t in &self.trunks {
             t.check().map_err(|(key, message)| invalid(key, message))?;
@@ -432,6 +442,20 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The groups of each user (lower-case user name → group names), from
+    /// `[groups]`.
+    pub fn user_groups(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (group, members) in &self.groups {
+            for user in members {
+                out.entry(user.to_ascii_lowercase())
+                    .or_default()
+                    .push(group.clone());
+            }
+        }
+        out
     }
 
     /// The configured nonce secret, decoded; `None` when unset or malformed.

@@ -122,9 +122,13 @@ pub(crate) fn switch_config(
         calls: CallPolicy {
             no_answer_timeout: config.calls.no_answer_timeout,
             user_context: config.dialplan.user_context.clone(),
-            keepalive_interval: Some(config.calls.nat_keepalive_interval)
-                .filter(|d| !d.is_zero()),
+            keepalive_interval: Some(config.calls.nat_keepalive_interval).filter(|d| !d.is_zero()),
             keepalive_all_udp: config.calls.nat_keepalive_all_udp,
+            user_groups: config
+                .user_groups()
+                .into_iter()
+                .map(|(user, groups)| (user, groups.iter().map(|g| g.as_str().into()).collect()))
+                .collect(),
             ..CallPolicy::default()
         },
         trunks,

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use sb_dialplan::{
-    CallFacts, CompileOptions, ContextName, Diagnostic, Dialplan, Severity, Source, SourceFile,
-    TrunkName, UnixTime,
+    CallFacts, CompileOptions, ContextName, Diagnostic, Dialplan, GroupName, Severity, Source,
+    SourceFile, TrunkName, UnixTime,
 };
 use tokio::sync::mpsc;
 
@@ -212,7 +212,20 @@ pub fn explain_route(config: &Config, q: &RouteQuestion) -> anyhow::Result<Strin
         .source
         .clone()
         .unwrap_or_else(|| format!("user:{from_user}"));
-    let source = Source::parse(&source_text).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    let mut source = Source::parse(&source_text).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
+    let groups: Vec<GroupName> = match &source {
+        Source::User { name, .. } => config
+            .user_groups()
+            .remove(&name.to_ascii_lowercase())
+            .unwrap_or_default()
+            .iter()
+            .map(|g| GroupName::from(g.as_str()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Source::User { groups: g, .. } = &mut source {
+        *g = &groups;
+    }
     let start = match (&q.context, &source) {
         (Some(c), _) => c.clone(),
         (None, Source::Trunk { name }) => config
@@ -436,5 +449,42 @@ actions = [{ ring_user = "${to}" }]
         config.dialplan.user_context = "nowhere".into();
         let err = load_configured(&config).unwrap_err().to_string();
         assert!(err.contains("`nowhere`"), "{err}");
+    }
+
+    #[test]
+    fn dialplan_test_knows_the_configured_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.toml"),
+            r#"
+[[context]]
+name = "internal"
+
+[[context.rule]]
+name = "sales"
+to = "_9."
+source = { group = "sales" }
+actions = [{ reject = { code = 488 } }]
+"#,
+        )
+        .unwrap();
+        let mut config = Config::default();
+        config.dialplan.dir = dir.path().to_path_buf();
+        config.groups.insert("sales".into(), vec!["Alice".into()]);
+        let ask = |from: &str| {
+            explain_route(
+                &config,
+                &RouteQuestion {
+                    from: from.into(),
+                    to: "95550100".into(),
+                    source: None,
+                    at: None,
+                    context: None,
+                },
+            )
+            .unwrap()
+        };
+        assert!(ask("alice").contains("\"sales\""), "{}", ask("alice"));
+        assert!(ask("bob").contains("no rule matched"), "{}", ask("bob"));
     }
 }

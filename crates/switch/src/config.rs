@@ -1,10 +1,12 @@
 //! Policy the switch is built with. Plain values: the server maps its TOML
 //! configuration onto these.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use sb_dialplan::GroupName;
 use sb_sip_auth::Algorithm;
 use sb_sip_message::Transport;
 use sb_sip_transaction::TimerConfig;
@@ -110,6 +112,9 @@ pub struct CallPolicy {
     /// The dialplan context calls from registered users start in (calls
     /// from a trunk start in [`TrunkConfig::context`]). Default `internal`.
     pub user_context: String,
+    /// The dialplan groups of each user (by user name, lower case), for rules
+    /// with `source = { group = … }`.
+    pub user_groups: BTreeMap<String, Vec<GroupName>>,
 }
 
 impl Default for CallPolicy {
@@ -122,6 +127,7 @@ impl Default for CallPolicy {
             keepalive_interval: None,
             keepalive_all_udp: false,
             user_context: "internal".to_owned(),
+            user_groups: BTreeMap::new(),
         }
     }
 }

@@ -78,6 +78,43 @@ actions = [{ ring_user = "${ext}" }]
 }
 
 #[test]
+fn group_conditions_use_the_configured_groups_of_the_caller() {
+    let mut config = SwitchConfig::for_tests();
+    config
+        .calls
+        .user_groups
+        .insert("alice".into(), vec!["sales".into()]);
+    let mut h = Harness::with_config(config);
+    let (alice, bob) = (Phone::alice(), Phone::bob());
+    for p in [&alice, &bob] {
+        assert_eq!(h.register_phone(p).status, StatusCode::OK);
+    }
+    h.switch.set_dialplan(support::dialplan(
+        r#"
+[[context]]
+name = "internal"
+
+[[context.rule]]
+name = "sales may call out"
+to = "_9."
+source = { group = "sales" }
+actions = [{ reject = { code = 488, reason = "Sales Line" } }]
+
+[[context.rule]]
+name = "others may not"
+to = "_9."
+actions = [{ reject = { code = 403 } }]
+"#,
+        &[],
+    ));
+    h.take_sent();
+    h.call(&alice, "sip:95550100@example.test", "grp-a", SDP_A);
+    assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [100, 488]);
+    h.call(&bob, "sip:95550100@example.test", "grp-b", SDP_A);
+    assert_eq!(codes(&to_addr(&h.take_sent(), bob.addr()).1), [100, 403]);
+}
+
+#[test]
 fn caller_id_and_headers_go_on_the_b_leg() {
     let (mut h, [alice, bob, _, _]) = office();
     h.switch.set_dialplan(support::dialplan(

@@ -146,7 +146,15 @@ impl Switch {
             None => &self.contexts.user,
         };
         let source = match facts.source {
-            CallSource::User(name) => Source::User { name, groups: &[] },
+            CallSource::User(name) => Source::User {
+                name,
+                groups: self
+                    .config
+                    .calls
+                    .user_groups
+                    .get(&name.to_ascii_lowercase())
+                    .map_or(&[], Vec::as_slice),
+            },
             CallSource::Trunk(name) => Source::Trunk { name },
         };
         let decision = dialplan.evaluate(&CallFacts {
