@@ -63,6 +63,9 @@ impl SwitchTask {
         let far = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365);
         let sleep = tokio::time::sleep_until(far);
         tokio::pin!(sleep);
+        // Whatever the switch queued before the task ran (the first trunk
+        // REGISTERs) goes out now, not with the first input or timer.
+        self.flush();
         loop {
             let deadline = self.switch.poll_timeout().map(|(at, _)| at);
             let target = deadline.map_or(far, tokio::time::Instant::from_std);
