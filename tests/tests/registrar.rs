@@ -4,24 +4,8 @@
 use std::net::UdpSocket;
 use std::time::Duration;
 
+use sb_e2e::calls::add_user;
 use sb_e2e::{Server, Sipp};
-
-fn add_user(server: &Server, name: &str, password: &str) {
-    let out = server.cli(&[
-        "user",
-        "add",
-        name,
-        "--domain",
-        "example.test",
-        "--password",
-        password,
-    ]);
-    assert!(
-        out.status.success(),
-        "user add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn register(server: &Server, user: &str, password: &str, tcp: bool) -> sb_e2e::SippRun {
     Sipp::new("register_auth.xml", server.sip, tcp)

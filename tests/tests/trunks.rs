@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use sb_e2e::calls::add_user;
 use sb_e2e::{Server, Sipp, SippRun, free_port};
 
 #[path = "trunks/peers.rs"]
@@ -36,23 +37,6 @@ const CARRIER_EXPIRES: &str = "1800";
 // ---------------------------------------------------------------------------
 // The server, its users and its call records.
 // ---------------------------------------------------------------------------
-
-fn add_user(server: &Server, name: &str, password: &str) {
-    let out = server.cli(&[
-        "user",
-        "add",
-        name,
-        "--domain",
-        "example.test",
-        "--password",
-        password,
-    ]);
-    assert!(
-        out.status.success(),
-        "user add {name} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A `[[trunk]]` table for a gateway at `gateway`.
 fn trunk_table(name: &str, gateway: SocketAddr, more: &str) -> String {
