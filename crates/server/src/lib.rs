@@ -4,8 +4,10 @@
 //!
 //! Owns: configuration ([`Config`]), the SIP driver task (one task owns the
 //! `Switch`; DESIGN §3), the effect executor (credential lookups, write-behind
-//! of registrations), periodic jobs (noticing user changes made by other
-//! processes, purging expired rows), user administration for the CLI.
+//! of registrations, media pass-through, the group-commit writer of call
+//! records), the dialplan files (loading, hot reload on change and SIGHUP,
+//! `switchboard dialplan test`), periodic jobs (noticing user changes made by
+//! other processes, purging expired rows), user administration for the CLI.
 //!
 //! Must not: parse command lines (that is the binary's job) or hold protocol
 //! logic (that lives in the sans-IO crates).
@@ -98,6 +100,14 @@ impl Server {
     /// and starts serving.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
         config.validate("configuration")?;
+        let dialplan = dialplans::load_configured(&config)
+            .map_err(|e| anyhow::anyhow!("dialplan not usable:\n{e}"))?;
+        dialplans::log_warnings(&dialplan.plan);
+        tracing::info!(
+            files = ?dialplan.files,
+            rules = dialplan.plan.rule_count(),
+            "dialplan loaded"
+        );
         let store = open_store(&config).await?;
 
         let mut rng = rand::rng();
@@ -126,14 +136,6 @@ impl Server {
             rng.random(),
         ));
 
-        let dialplan = dialplans::load_configured(&config)
-            .map_err(|e| anyhow::anyhow!("dialplan not usable:\n{e}"))?;
-        dialplans::log_warnings(&dialplan.plan);
-        tracing::info!(
-            files = ?dialplan.files,
-            rules = dialplan.plan.rule_count(),
-            "dialplan loaded"
-        );
         switch.set_dialplan(dialplan.plan.clone());
 
         let domains = store
