@@ -344,3 +344,31 @@ fn a_user_on_two_phones_rings_on_both_and_the_first_answer_wins() {
     assert_eq!(cdr.callee, "bob", "{cdr:?}");
     assert!(cdr.billable_ms > 0, "{cdr:?}");
 }
+
+#[test]
+fn a_graceful_shutdown_ends_live_calls_and_records_them() {
+    let mut server = server_with_alice_and_bob();
+    let mut alice = phone(&server, "alice", "secret");
+    let mut bob = phone(&server, "bob", "pw-bob");
+    alice.dial("bob");
+    expect_ringing(&mut alice);
+    expect_call_from_alice(&mut bob);
+    bob.answer();
+    alice.expect_event(&EventKind::CallEstablished, WAIT);
+    bob.expect_event(&EventKind::CallEstablished, WAIT);
+
+    // SIGTERM: both phones are hung up by the server before it exits, and
+    // the record is committed by then.
+    let tmp = server.take_dir();
+    let dir = server.dir.clone();
+    assert!(server.stop().success(), "graceful exit");
+    alice.expect_event(&EventKind::CallClosed, WAIT);
+    bob.expect_event(&EventKind::CallClosed, WAIT);
+    let restarted = Server::start_in(&dir);
+    let cdr = the_cdr(&restarted);
+    assert_eq!(cdr.disposition, "ANSWERED", "{cdr:?}");
+    assert_eq!(cdr.hangup_by, "system", "{cdr:?}");
+    assert_eq!((cdr.caller.as_str(), cdr.callee.as_str()), ("alice", "bob"));
+    restarted.stop();
+    drop(tmp);
+}
