@@ -74,6 +74,7 @@ impl SwitchTask {
             if target < sleep.deadline() {
                 sleep.as_mut().reset(target);
             }
+            let ending_deadline = self.ending.as_ref().map(|e| e.deadline);
             tokio::select! {
                 biased;
                 control = self.control.recv() => match control {
@@ -117,9 +118,13 @@ impl SwitchTask {
                     sleep.as_mut().reset(far);
                     self.switch.handle_timeout(Instant::now(), unix_ms());
                 }
-                () = tokio::time::sleep_until(
-                    self.ending.as_ref().map_or(far, |e| e.deadline)
-                ), if self.ending.is_some() => {
+                () = async {
+                    // Built lazily: no timer exists unless a shutdown waits.
+                    match ending_deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                }, if ending_deadline.is_some() => {
                     tracing::warn!(
                         records = self.effects.records_in_flight(),
                         complete = self.switch.shutdown_complete(),
