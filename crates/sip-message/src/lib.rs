@@ -88,4 +88,4 @@ pub use transport::{Destination, FlowId, Peer, Transport, UnknownTransport};
 pub use uri::{Host, Scheme, SipUri, TelUri, Uri};
 pub use validate::{RequestCore, validate_request, validate_response};
 pub use via::{CSeq, Via};
-pub use write::{TextSink, WriteSip};
+pub use write::{TextSink, WriteSip, push_ip, push_u32};

@@ -5,7 +5,7 @@
 //! responses) never goes through format strings.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bytes::{BufMut, BytesMut};
 
@@ -32,6 +32,13 @@ impl TextSink for String {
     #[inline]
     fn push_char(&mut self, c: char) {
         self.push(c);
+    }
+}
+
+impl TextSink for Vec<u8> {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
     }
 }
 
@@ -177,8 +184,8 @@ pub(crate) fn display<T: WriteSip + ?Sized>(value: &T, f: &mut fmt::Formatter<'_
     sink.result
 }
 
-/// Appends `n` in decimal.
-pub(crate) fn push_u32<S: TextSink + ?Sized>(out: &mut S, n: u32) {
+/// Appends `n` in decimal, without the formatting machinery.
+pub fn push_u32<S: TextSink + ?Sized>(out: &mut S, n: u32) {
     let mut digits = [0u8; 10];
     let mut i = digits.len();
     let mut n = n;
@@ -192,6 +199,15 @@ pub(crate) fn push_u32<S: TextSink + ?Sized>(out: &mut S, n: u32) {
     }
     for &d in &digits[i..] {
         out.push_char(char::from(d));
+    }
+}
+
+/// Appends `ip` as `IpAddr`'s `Display` prints it (IPv6 without brackets, as
+/// in a `received` parameter), without the formatting machinery.
+pub fn push_ip<S: TextSink + ?Sized>(out: &mut S, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => push_ipv4(out, a),
+        IpAddr::V6(a) => push_ipv6(out, a),
     }
 }
 

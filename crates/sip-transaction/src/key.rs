@@ -7,9 +7,11 @@
 use std::io::Write as _;
 use std::net::IpAddr;
 
-use sb_sip_message::{BRANCH_MAGIC_COOKIE, ByteStr, HeaderName, Host, Method, Request, Via};
+use sb_sip_message::{
+    BRANCH_MAGIC_COOKIE, ByteStr, HeaderName, Host, Method, Request, Via, push_ip, push_u32,
+};
 
-use crate::text::{push_ip, push_lower, push_u16};
+use crate::text::push_lower;
 
 /// Why no key could be built for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +81,7 @@ pub(crate) fn server_key(
             }
             if let Some(port) = via.port {
                 out.push(b':');
-                push_u16(out, port);
+                push_u32(out, u32::from(port));
             }
             Ok(())
         }

@@ -4,9 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
-use sb_sip_message::{ByteStr, HeaderName, Host, ParseError, Request, Via};
-
-use crate::text::{push_ip, push_u16};
+use sb_sip_message::{ByteStr, HeaderName, Host, ParseError, Request, Via, push_ip, push_u32};
 
 /// Parses the top Via of `request` and, when the sent-by host is not the
 /// source address or the client asked for `rport`, rewrites the header with
@@ -47,7 +45,7 @@ fn stamped_text(via: &Via, source: SocketAddr) -> ByteStr {
     }
     if let Some(port) = via.port {
         out.push(b':');
-        push_u16(&mut out, port);
+        push_u32(&mut out, u32::from(port));
     }
     let mut received_written = false;
     for p in via.params.iter() {
@@ -56,7 +54,7 @@ fn stamped_text(via: &Via, source: SocketAddr) -> ByteStr {
         out.extend_from_slice(name);
         if name.eq_ignore_ascii_case(b"rport") {
             out.push(b'=');
-            push_u16(&mut out, source.port());
+            push_u32(&mut out, u32::from(source.port()));
         } else if name.eq_ignore_ascii_case(b"received") {
             out.push(b'=');
             push_ip(&mut out, source.ip());

@@ -1,42 +1,6 @@
-//! Writing numbers and addresses into byte buffers without the formatting
-//! machinery (they are written for every inbound request).
-
-use std::io::Write as _;
-use std::net::IpAddr;
-
-/// Appends `n` in decimal.
-pub(crate) fn push_u16(out: &mut Vec<u8>, n: u16) {
-    let mut buf = [0u8; 5];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
-}
-
-/// Appends an address as in a `received` parameter: dotted IPv4, or IPv6 in
-/// its canonical text form without brackets.
-pub(crate) fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(a) => {
-            for (i, octet) in a.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                push_u16(out, u16::from(octet));
-            }
-        }
-        IpAddr::V6(a) => {
-            let _ = write!(out, "{a}");
-        }
-    }
-}
+//! Writing lower-cased text into byte buffers (transaction keys are built for
+//! every inbound message). Numbers and addresses: `sb_sip_message::push_u32`
+//! and `push_ip`.
 
 /// Appends `s` lower-cased (ASCII).
 pub(crate) fn push_lower(out: &mut Vec<u8>, s: &[u8]) {
@@ -45,6 +9,8 @@ pub(crate) fn push_lower(out: &mut Vec<u8>, s: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use sb_sip_message::{push_ip, push_u32};
+
     use super::*;
 
     #[test]
@@ -52,7 +18,7 @@ mod tests {
         let mut out = Vec::new();
         for n in [0u16, 7, 10, 65535] {
             out.clear();
-            push_u16(&mut out, n);
+            push_u32(&mut out, u32::from(n));
             assert_eq!(out, n.to_string().as_bytes());
         }
         for ip in [

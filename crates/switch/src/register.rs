@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use sb_sip_message::{Aor, ByteStr, HeaderName, Peer, Request, RequestCore, StatusCode, Uri};
+use sb_sip_message::{
+    Aor, ByteStr, HeaderName, Peer, Request, RequestCore, StatusCode, Uri, push_u32,
+};
 use sb_sip_transaction::TxId;
 
 use crate::auth::Verdict;
@@ -13,7 +15,6 @@ use crate::effects::Effect;
 use crate::events::{RemovalReason, SwitchEvent};
 use crate::pending::{Waiter, Waiting};
 use crate::registrar::{self, BindingChange, RegisterError, RegisterInput};
-use crate::respond::push_u32;
 
 impl Switch {
     pub(crate) fn on_register(

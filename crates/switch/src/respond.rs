@@ -16,24 +16,6 @@ pub(crate) fn reason_phrase(text: &str) -> String {
     out
 }
 
-/// Appends the decimal digits of `n`.
-pub(crate) fn push_u32(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
-}
-
 /// Appends `n` as 16 lower-case hex digits.
 pub(crate) fn push_hex_u64(out: &mut String, n: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -85,6 +67,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    use sb_sip_message::push_u32;
+
     use super::*;
 
     #[test]

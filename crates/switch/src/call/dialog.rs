@@ -6,10 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use sb_sip_message::{
     Branch, ByteStr, CallId, Destination, HeaderName, Host, Method, Request, Response, Tag,
-    Transport, Uri, WriteSip,
+    Transport, Uri, WriteSip, push_u32,
 };
-
-use crate::respond::push_u32;
 
 /// The address the switch puts in its Via and Contact on one leg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

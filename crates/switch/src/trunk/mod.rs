@@ -60,7 +60,7 @@ pub(crate) fn push_gateway(out: &mut String, trunk: &TrunkConfig) {
     push_ip(out, trunk.gateway.ip());
     if trunk.gateway.port() != trunk.transport.default_port() {
         out.push(':');
-        crate::respond::push_u32(out, u32::from(trunk.gateway.port()));
+        sb_sip_message::push_u32(out, u32::from(trunk.gateway.port()));
     }
 }
 
