@@ -61,13 +61,29 @@ impl Switch {
                 );
             }
             Verdict::Challenge { stale } => {
-                self.challenge(now, unix_ms, tx, &request, &realm, stale);
+                self.challenge(
+                    now,
+                    unix_ms,
+                    tx,
+                    &request,
+                    &HeaderName::Authorization,
+                    &realm,
+                    stale,
+                );
             }
             Verdict::Rejected { username } => {
                 self.stats.auth_failures += 1;
                 self.events
                     .push_back(SwitchEvent::AuthFailed { peer, username });
-                self.challenge(now, unix_ms, tx, &request, &realm, false);
+                self.challenge(
+                    now,
+                    unix_ms,
+                    tx,
+                    &request,
+                    &HeaderName::Authorization,
+                    &realm,
+                    false,
+                );
             }
             Verdict::BadRequest(reason) => {
                 self.reply(
@@ -109,20 +125,37 @@ impl Switch {
         Ok(Aor::new(&user, domain))
     }
 
-    fn challenge(
+    /// Answers with a fresh challenge per configured algorithm: 401 with
+    /// WWW-Authenticate for a request that authenticates with
+    /// `Authorization` (REGISTER), 407 with Proxy-Authenticate for one that
+    /// uses `Proxy-Authorization` (INVITE), RFC 3261 §22.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the request and everything the challenge names"
+    )]
+    pub(crate) fn challenge(
         &mut self,
         now: Instant,
         unix_ms: u64,
         tx: TxId,
         request: &Request,
+        credentials: &HeaderName,
         realm: &str,
         stale: bool,
     ) {
+        let (status, header) = if *credentials == HeaderName::ProxyAuthorization {
+            (
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                HeaderName::ProxyAuthenticate,
+            )
+        } else {
+            (StatusCode::UNAUTHORIZED, HeaderName::WwwAuthenticate)
+        };
         self.stats.challenges += 1;
         let values = self.auth.challenges(realm, stale, unix_ms);
-        self.reply(now, tx, request, StatusCode::UNAUTHORIZED, None, |h| {
+        self.reply(now, tx, request, status, None, |h| {
             for v in values {
-                h.push(HeaderName::WwwAuthenticate, v);
+                h.push(header.clone(), v);
             }
         });
     }

@@ -139,14 +139,30 @@ impl Switch {
                 None
             }
             Verdict::Challenge { stale } => {
-                self.proxy_challenge(now, unix_ms, tx, request, &realm, stale);
+                self.challenge(
+                    now,
+                    unix_ms,
+                    tx,
+                    request,
+                    &HeaderName::ProxyAuthorization,
+                    &realm,
+                    stale,
+                );
                 None
             }
             Verdict::Rejected { username } => {
                 self.stats.auth_failures += 1;
                 self.events
                     .push_back(SwitchEvent::AuthFailed { peer, username });
-                self.proxy_challenge(now, unix_ms, tx, request, &realm, false);
+                self.challenge(
+                    now,
+                    unix_ms,
+                    tx,
+                    request,
+                    &HeaderName::ProxyAuthorization,
+                    &realm,
+                    false,
+                );
                 None
             }
             Verdict::BadRequest(reason) => {
@@ -161,31 +177,6 @@ impl Switch {
                 None
             }
         }
-    }
-
-    fn proxy_challenge(
-        &mut self,
-        now: Instant,
-        unix_ms: u64,
-        tx: TxId,
-        request: &Request,
-        realm: &str,
-        stale: bool,
-    ) {
-        self.stats.challenges += 1;
-        let values = self.auth.challenges(realm, stale, unix_ms);
-        self.reply(
-            now,
-            tx,
-            request,
-            StatusCode::PROXY_AUTHENTICATION_REQUIRED,
-            None,
-            |h| {
-                for v in values {
-                    h.push(HeaderName::ProxyAuthenticate, v);
-                }
-            },
-        );
     }
 
     /// Creates the call, routes it and acts on the route.
