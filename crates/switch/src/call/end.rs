@@ -63,6 +63,20 @@ impl Switch {
             return;
         };
         self.send_bye(now, &mut call, winner);
+        self.end_after_callee(now, unix_ms, call, status, HangupBy::System);
+    }
+
+    /// The answering device's dialog is over. A caller who never got the
+    /// answer gets `unanswered` (and the record loses its answer time);
+    /// otherwise the caller gets BYE and the call is recorded as answered.
+    pub(crate) fn end_after_callee(
+        &mut self,
+        now: Instant,
+        unix_ms: u64,
+        mut call: Box<Call>,
+        unanswered: StatusCode,
+        hangup_by: HangupBy,
+    ) {
         if call.a_invite.is_some() {
             // The device answered, the caller never heard of it.
             call.cdr.answer_unix_ms = None;
@@ -70,11 +84,11 @@ impl Switch {
                 now,
                 unix_ms,
                 call,
-                status,
+                unanswered,
                 None,
                 &[],
                 Disposition::Failed,
-                HangupBy::System,
+                hangup_by,
             );
             return;
         }
@@ -85,7 +99,7 @@ impl Switch {
             call,
             Disposition::Answered,
             StatusCode::OK,
-            HangupBy::System,
+            hangup_by,
         );
     }
 

@@ -146,31 +146,9 @@ impl Switch {
                 HangupBy::Caller,
             );
         } else if call.winner == Some(leg) {
-            if call.a_invite.is_some() {
-                // Hung up before the caller got the answer.
-                call.cdr.answer_unix_ms = None;
-                let status = StatusCode::TEMPORARILY_UNAVAILABLE;
-                self.fail_call(
-                    now,
-                    unix_ms,
-                    call,
-                    status,
-                    None,
-                    &[],
-                    Disposition::Failed,
-                    HangupBy::Callee,
-                );
-                return;
-            }
-            self.send_bye(now, &mut call, LegId::A);
-            self.finish(
-                now,
-                unix_ms,
-                call,
-                Disposition::Answered,
-                StatusCode::OK,
-                HangupBy::Callee,
-            );
+            // Hung up before the caller got the answer: 480 to the caller.
+            let unanswered = StatusCode::TEMPORARILY_UNAVAILABLE;
+            self.end_after_callee(now, unix_ms, call, unanswered, HangupBy::Callee);
         } else {
             // A device that did not win has nothing to end.
             self.calls.map.insert(call.id, call);
