@@ -155,6 +155,11 @@ fn bench_backend(
         ha1_md5: Ha1Md5::from_hex(&"1".repeat(32)).expect("hex"),
         ha1_sha256: Ha1Sha256::from_hex(&"2".repeat(64)).expect("hex"),
         enabled: true,
+        extension: None,
+        context: None,
+        groups: Vec::new(),
+        call_allow: Vec::new(),
+        call_deny: Vec::new(),
     }))
     .ok();
     wall.bench_function(&format!("credentials/{name}"), |b| {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::StoreError;
+use crate::{CdrCursor, StoreError};
 
 /// Database identity of a call-detail record, assigned on insert; later inserts get
 /// larger ids (within one database).
@@ -289,7 +289,8 @@ impl Cdr {
         u64::try_from(self.billable_ms).unwrap_or(0).div_ceil(1000)
     }
 
-    /// The position of this record in the newest-first order, to ask for the next page.
+    /// The position of this record in the order of [`Store::query_cdrs`](crate::Store::query_cdrs)
+    /// (either direction), to ask for the next page.
     pub fn cursor(&self) -> CdrCursor {
         CdrCursor {
             start_unix_ms: self.start_unix_ms,
@@ -300,63 +301,6 @@ impl Cdr {
 
 fn millis(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
-
-/// A position in the newest-first order of [`Store::query_cdrs`](crate::Store::query_cdrs): a page continues with
-/// the records strictly after it, i.e. with `(start, id)` smaller than this one's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CdrCursor {
-    /// Start time of the last record received, unix ms.
-    pub start_unix_ms: i64,
-    /// Its id.
-    pub id: CdrId,
-}
-
-/// Filters and page for [`Store::query_cdrs`](crate::Store::query_cdrs) and [`Store::count_cdrs`](crate::Store::count_cdrs). Every filter
-/// that is set must match (AND); text filters are exact, case-sensitive matches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CdrQuery {
-    /// Only calls that started at or after this instant (unix ms, inclusive).
-    pub from_unix_ms: Option<i64>,
-    /// Only calls that started before this instant (unix ms, exclusive).
-    pub to_unix_ms: Option<i64>,
-    /// Only calls from this caller.
-    pub caller: Option<String>,
-    /// Only calls to this callee.
-    pub callee: Option<String>,
-    /// Only calls that ended this way.
-    pub disposition: Option<Disposition>,
-    /// Only calls from a source (user or trunk) of this name.
-    pub source_name: Option<String>,
-    /// Only calls to a destination (user or trunk) of this name.
-    pub destination_name: Option<String>,
-    /// Continue after this position (see [`Cdr::cursor`]); `None` starts with the newest.
-    /// Ignored by [`Store::count_cdrs`](crate::Store::count_cdrs).
-    pub after: Option<CdrCursor>,
-    /// At most this many records, capped at [`CdrQuery::MAX_LIMIT`]. Default 100.
-    /// Ignored by [`Store::count_cdrs`](crate::Store::count_cdrs).
-    pub limit: u32,
-}
-
-impl CdrQuery {
-    /// The largest page [`Store::query_cdrs`](crate::Store::query_cdrs) returns, whatever [`CdrQuery::limit`] says.
-    pub const MAX_LIMIT: u32 = 1000;
-}
-
-impl Default for CdrQuery {
-    fn default() -> Self {
-        CdrQuery {
-            from_unix_ms: None,
-            to_unix_ms: None,
-            caller: None,
-            callee: None,
-            disposition: None,
-            source_name: None,
-            destination_name: None,
-            after: None,
-            limit: 100,
-        }
-    }
 }
 
 impl NewCdr {

@@ -7,31 +7,34 @@
 //!
 //! # Paging
 //!
-//! [`Store::query_cdrs`] returns records newest first, ordered by `(start, id)` descending,
-//! which is a total order (ids are unique). The next page is asked for with the cursor of
+//! [`Store::query_cdrs`] returns records ordered by `(start, id)`, descending (newest
+//! first, the default) or ascending ([`CdrOrder::OldestFirst`](crate::CdrOrder)), a total
+//! order either way (ids are unique). The next page is asked for with the cursor of
 //! the last record received ([`Cdr::cursor`] as [`CdrQuery::after`]): the query continues
 //! strictly after that position, so pages never repeat or skip a record of a set that does
 //! not change, and a record inserted meanwhile shows up in a later page exactly when its
 //! `(start, id)` sorts after the cursor (records are written at the end of a call, so a
 //! new record may well have started before records already paged through). Every index of
 //! the table ends in `(start_at, id)`, so a page is one index range scan however deep it
-//! is, unlike `OFFSET`.
-
-use std::fmt::Write as _;
-use std::sync::OnceLock;
+//! is, unlike `OFFSET` (see `cdr_sql.rs` for how the `party` and `trunk` filters, which
+//! match either of two columns, keep to that).
+//!
+//! # Per-day summary
+//!
+//! [`Store::cdr_daily_summary`] groups the matching records by the local day they
+//! started on, in a fixed UTC offset given by the caller (the database has no time-zone
+//! rules to apply): one statement, computing the day number in integers in the database
+//! and the `YYYY-MM-DD` text here.
 
 use sqlx::{ColumnIndex, Row};
 
+use crate::cdr_sql::{
+    Value, bind_values, count_sql, filter_shape, filter_values, page_shape, select_sql, summary_sql,
+};
 use crate::store::{Column, Pools, with_reader, with_writer};
-use crate::{Cdr, CdrDestination, CdrId, CdrQuery, CdrSource, NewCdr, Store, StoreError};
-
-macro_rules! cdr_columns {
-    () => {
-        "id, call_id, caller, caller_domain, callee, dialed, source_kind, source_name, \
-         destination_kind, destination_name, start_at, answer_at, end_at, duration_ms, \
-         billable_ms, disposition, sip_status, hangup_by, node"
-    };
-}
+use crate::{
+    Cdr, CdrDaySummary, CdrDestination, CdrId, CdrQuery, CdrSource, NewCdr, Store, StoreError,
+};
 
 const INSERT_SQL: &str = "INSERT INTO cdrs \
     (call_id, caller, caller_domain, callee, dialed, source_kind, source_name, \
@@ -61,111 +64,6 @@ macro_rules! bind_new_cdr {
             .bind(i32::from(cdr.sip_status))
             .bind(cdr.hangup_by.as_str())
             .bind(cdr.node.as_deref())
-    }};
-}
-
-/// The filters of a [`CdrQuery`], in a fixed order; bit `i` of a statement's mask says
-/// whether `CLAUSES[i]` is part of it.
-const CLAUSES: [&str; 7] = [
-    "start_at >= ",
-    "start_at < ",
-    "caller = ",
-    "callee = ",
-    "disposition = ",
-    "source_name = ",
-    "destination_name = ",
-];
-
-/// Mask bit of the `(start_at, id) < cursor` condition (select statements only).
-const CURSOR: usize = 1 << CLAUSES.len();
-
-/// Select statement texts by mask, built on first use. A text depends only on which
-/// filters are set, never on their values, which are always bound parameters; so there
-/// are at most 256 distinct texts, each prepared once per connection.
-static SELECTS: [OnceLock<String>; 2 * CURSOR] = [const { OnceLock::new() }; 2 * CURSOR];
-/// Count statement texts by mask (no cursor bit).
-static COUNTS: [OnceLock<String>; CURSOR] = [const { OnceLock::new() }; CURSOR];
-
-/// A bound filter value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Value<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-/// The values of a query's filters, in [`CLAUSES`] order (`None` = not filtered).
-fn filter_values(q: &CdrQuery) -> [Option<Value<'_>>; CLAUSES.len()] {
-    fn text(t: &Option<String>) -> Option<Value<'_>> {
-        t.as_deref().map(Value::Text)
-    }
-    [
-        q.from_unix_ms.map(Value::Int),
-        q.to_unix_ms.map(Value::Int),
-        text(&q.caller),
-        text(&q.callee),
-        q.disposition.map(|d| Value::Text(d.as_str())),
-        text(&q.source_name),
-        text(&q.destination_name),
-    ]
-}
-
-fn mask_of(values: &[Option<Value<'_>>]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_some())
-        .fold(0, |mask, (i, _)| mask | 1 << i)
-}
-
-/// `WHERE …` for the filters in `mask` with placeholders `$1`, `$2`, … in [`CLAUSES`]
-/// order, then the cursor's two; returns the next placeholder number.
-fn push_where(sql: &mut String, mask: usize) -> usize {
-    let mut next = 1;
-    let mut keyword = " WHERE ";
-    for (i, clause) in CLAUSES.iter().enumerate() {
-        if mask & 1 << i != 0 {
-            write!(sql, "{keyword}{clause}${next}").expect("writing to a String");
-            next += 1;
-            keyword = " AND ";
-        }
-    }
-    if mask & CURSOR != 0 {
-        write!(sql, "{keyword}(start_at, id) < (${next}, ${})", next + 1)
-            .expect("writing to a String");
-        next += 2;
-    }
-    next
-}
-
-fn select_sql(mask: usize) -> &'static str {
-    SELECTS[mask].get_or_init(|| {
-        let mut sql = concat!("SELECT ", cdr_columns!(), " FROM cdrs").to_owned();
-        let limit = push_where(&mut sql, mask);
-        write!(sql, " ORDER BY start_at DESC, id DESC LIMIT ${limit}")
-            .expect("writing to a String");
-        sql
-    })
-}
-
-fn count_sql(mask: usize) -> &'static str {
-    COUNTS[mask].get_or_init(|| {
-        let mut sql = "SELECT COUNT(*) FROM cdrs".to_owned();
-        push_where(&mut sql, mask);
-        sql
-    })
-}
-
-/// Binds `$values` (an iterator of [`Value`]) in order to `$query`.
-macro_rules! bind_values {
-    ($query:expr, $values:expr) => {{
-        let mut query = $query;
-        for value in $values {
-            query = match value {
-                Value::Int(v) => query.bind(v),
-                Value::Text(t) => query.bind(t),
-            };
-        }
-        query
     }};
 }
 
@@ -305,8 +203,9 @@ impl Store {
         Ok(ids)
     }
 
-    /// One page of records matching `query`, newest first (by start time, then id; see
-    /// the module docs on paging). At most [`CdrQuery::MAX_LIMIT`] records.
+    /// One page of records matching `query` in its [`CdrOrder`](crate::CdrOrder) (by
+    /// start time, then id; see the module docs on paging), continuing after its cursor.
+    /// At most [`CdrQuery::MAX_LIMIT`] records.
     ///
     /// Filter values are always bound parameters; the statement text only depends on
     /// which filters are set.
@@ -315,16 +214,14 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let filters = filter_values(query);
+        let sql = select_sql(page_shape(query));
         let cursor = query.after.map(|c| {
             [
                 Some(Value::Int(c.start_unix_ms)),
                 Some(Value::Int(c.id.get())),
             ]
         });
-        let mask = mask_of(&filters) | if cursor.is_some() { CURSOR } else { 0 };
-        let sql = select_sql(mask);
-        let values = filters
+        let values = filter_values(query)
             .into_iter()
             .chain(cursor.into_iter().flatten())
             .flatten()
@@ -337,10 +234,11 @@ impl Store {
         })
     }
 
-    /// How many records match the filters of `query` (its cursor and limit are ignored).
+    /// How many records match the filters of `query` (its order, cursor and limit are
+    /// ignored).
     pub async fn count_cdrs(&self, query: &CdrQuery) -> Result<u64, StoreError> {
         let filters = filter_values(query);
-        let sql = count_sql(mask_of(&filters));
+        let sql = count_sql(filter_shape(&filters));
         let values = filters.into_iter().flatten();
         let count: i64 = with_reader!(self, pool => {
             bind_values!(sqlx::query_scalar(sql), values)
@@ -349,96 +247,66 @@ impl Store {
         });
         u64::try_from(count).map_err(|_| corrupt("COUNT(*)", &count.to_string()))
     }
+
+    /// Calls per local day of the records matching the filters of `query` (its order,
+    /// cursor and limit are ignored), oldest day first; days without calls are left out.
+    /// A record counts on the day its start falls on in UTC shifted by
+    /// `utc_offset_minutes` (e.g. 60 for UTC+01:00, -300 for UTC-05:00).
+    pub async fn cdr_daily_summary(
+        &self,
+        query: &CdrQuery,
+        utc_offset_minutes: i32,
+    ) -> Result<Vec<CdrDaySummary>, StoreError> {
+        let filters = filter_values(query);
+        let sql = summary_sql(filter_shape(&filters));
+        let offset_ms = i64::from(utc_offset_minutes) * 60_000;
+        let values = filters.into_iter().flatten().chain([Value::Int(offset_ms)]);
+        let rows: Vec<(i64, i64, i64, i64)> = with_reader!(self, pool => {
+            bind_values!(sqlx::query_as(sql), values)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(day, calls, answered, billable_ms)| {
+                let count =
+                    |what, n: i64| u64::try_from(n).map_err(|_| corrupt(what, &n.to_string()));
+                Ok(CdrDaySummary {
+                    day: civil_date(day),
+                    calls: count("COUNT(*)", calls)?,
+                    answered: count("answered", answered)?,
+                    billable_ms: count("SUM(billable_ms)", billable_ms)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01) in the proleptic Gregorian
+/// calendar (H. Hinnant's `civil_from_days`).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Disposition, StoreOptions};
 
     #[test]
-    fn statement_texts_number_placeholders_in_binding_order() {
-        assert_eq!(
-            count_sql(0b101_0101),
-            "SELECT COUNT(*) FROM cdrs WHERE start_at >= $1 AND caller = $2 \
-             AND disposition = $3 AND destination_name = $4"
-        );
-        let all = select_sql(2 * CURSOR - 1);
-        assert!(
-            all.ends_with(
-                " FROM cdrs WHERE start_at >= $1 AND start_at < $2 AND caller = $3 \
-                 AND callee = $4 AND disposition = $5 AND source_name = $6 \
-                 AND destination_name = $7 AND (start_at, id) < ($8, $9) \
-                 ORDER BY start_at DESC, id DESC LIMIT $10"
-            ),
-            "{all}"
-        );
-        assert!(
-            select_sql(CURSOR).ends_with(
-                " FROM cdrs WHERE (start_at, id) < ($1, $2) \
-                 ORDER BY start_at DESC, id DESC LIMIT $3"
-            ),
-            "{}",
-            select_sql(CURSOR)
-        );
-        assert!(select_sql(0).ends_with(" FROM cdrs ORDER BY start_at DESC, id DESC LIMIT $1"));
-        // Every text is a pure function of the mask: the same &'static str each time.
-        assert!(std::ptr::eq(select_sql(5), select_sql(5)));
-    }
-
-    #[test]
-    fn mask_follows_the_set_filters() {
-        let query = CdrQuery {
-            to_unix_ms: Some(5),
-            callee: Some("bob".to_owned()),
-            disposition: Some(Disposition::Busy),
-            ..CdrQuery::default()
-        };
-        let values = filter_values(&query);
-        assert_eq!(mask_of(&values), 0b001_1010);
-        let bound: Vec<Value<'_>> = values.into_iter().flatten().collect();
-        assert_eq!(
-            bound,
-            [Value::Int(5), Value::Text("bob"), Value::Text("BUSY")]
-        );
-        assert_eq!(mask_of(&filter_values(&CdrQuery::default())), 0);
-    }
-
-    /// Each filtered page is an index range scan, never a scan of the table plus a sort.
-    #[tokio::test]
-    async fn filtered_pages_use_an_index_in_order() {
-        let store = Store::connect("sqlite::memory:", StoreOptions::default())
-            .await
-            .expect("in-memory database");
-        store.migrate().await.expect("migrate");
-        let Pools::Sqlite { writer, .. } = &store.pools else {
-            panic!("SQLite pools");
-        };
-        for (mask, index) in [
-            (CURSOR, "cdrs_start"),
-            (0b1 | CURSOR, "cdrs_start"),
-            (0b11, "cdrs_start"),
-            (0b100 | CURSOR, "cdrs_caller"),
-            (0b1000 | 0b11, "cdrs_callee"),
-            (0b1_0000 | CURSOR, "cdrs_disposition"),
-        ] {
-            let sql = select_sql(mask);
-            let rows: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                    .fetch_all(writer)
-                    .await
-                    .expect("query plan");
-            let plan: Vec<String> = rows.into_iter().map(|(_, _, _, detail)| detail).collect();
-            let plan = plan.join("\n");
-            assert!(
-                plan.contains(&format!("SEARCH cdrs USING INDEX {index} ")),
-                "{sql}:\n{plan}"
-            );
-            assert!(
-                !plan.contains("TEMP B-TREE"),
-                "no sort step: {sql}:\n{plan}"
-            );
-        }
-        store.close().await;
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(-1), "1969-12-31");
+        assert_eq!(civil_date(19_675), "2023-11-14");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(civil_date(11_017), "2000-03-01");
+        assert_eq!(civil_date(-719_468), "0000-03-01");
     }
 }

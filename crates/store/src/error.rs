@@ -23,13 +23,20 @@ pub enum StoreError {
         reason: &'static str,
     },
 
-    /// A row with the same unique key already exists.
-    #[error("{what} {key} already exists")]
+    /// A row with the same unique key already exists, or (with `used_by`) the row cannot
+    /// be deleted because another row refers to it.
+    #[error(
+        "{what} {key} {}",
+        used_by.as_ref().map_or_else(|| "already exists".to_owned(), |t| format!("is used by trunk {t}"))
+    )]
     Conflict {
-        /// The kind of row, e.g. `"user"`.
+        /// The kind of row, e.g. `"user"`, `"extension"`, `"acl"`.
         what: &'static str,
-        /// The duplicated key, e.g. `"alice@example.com"`.
+        /// The duplicated (or referenced) key, e.g. `"alice@example.com"`.
         key: String,
+        /// For a refused delete: the name of the trunk that refers to the row (ACLs are
+        /// the only rows others refer to by name). `None` for a duplicate key.
+        used_by: Option<String>,
     },
 
     /// The row to change does not exist.
@@ -102,11 +109,35 @@ impl StoreError {
             .as_database_error()
             .is_some_and(|db| db.kind() == ErrorKind::UniqueViolation);
         if unique {
-            StoreError::Conflict { what, key }
+            StoreError::Conflict {
+                what,
+                key,
+                used_by: None,
+            }
         } else {
             StoreError::from(source)
         }
     }
+}
+
+/// Whether `source` is a unique violation of the index `index` (PostgreSQL names the
+/// index; SQLite's message names the columns, e.g. `UNIQUE constraint failed: users.domain,
+/// users.extension`, so `sqlite_column` is looked for in it).
+pub(crate) fn violates_unique(source: &sqlx::Error, index: &str, sqlite_column: &str) -> bool {
+    source.as_database_error().is_some_and(|db| {
+        db.kind() == ErrorKind::UniqueViolation
+            && match db.constraint() {
+                Some(name) => name == index,
+                None => db.message().contains(sqlite_column),
+            }
+    })
+}
+
+/// Whether `source` is a foreign-key violation.
+pub(crate) fn is_foreign_key_violation(source: &sqlx::Error) -> bool {
+    source
+        .as_database_error()
+        .is_some_and(|db| db.kind() == ErrorKind::ForeignKeyViolation)
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -3,17 +3,27 @@
 //!
 //! Owns: the schema (`migrations/sqlite` and `migrations/postgres`, embedded in the binary),
 //! connection pools, and the repositories for
-//! - users, with their HA1 digests and a change counter;
+//! - users, with their HA1 digests, directory fields (extension unique per domain, start
+//!   context, call groups, allowed and denied number patterns) and a change counter;
+//! - call groups, ACLs and trunks (the configuration the HTTP API edits), with one change
+//!   counter for the three ([`Store::config_generation`]);
+//! - administrator accounts (argon2 hashes) and the HTTP API's bearer tokens (SHA-256
+//!   hashes only; see [`TokenSubject`]);
 //! - registration bindings (the write-behind copy of the location table);
-//! - call-detail records (one per call: insert, filtered newest-first pages, counts) and
-//!   their CSV export ([`write_cdrs_csv`]);
+//! - call-detail records (one per call: insert, filtered pages in either order, counts,
+//!   per-day summaries) and their CSV export ([`write_cdrs_csv`]);
 //! - dialplan documents (named texts with a version per document for optimistic
-//!   concurrency and a change counter).
+//!   concurrency and a change counter) and the history of dialplan files
+//!   ([`Store::add_dialplan_version`]).
 //!
 //! It persists what it is given: what a binding is, when it expires, who may register,
-//! what a call's disposition is and whether a dialplan text is valid are decided by the
-//! callers. It checks only what keeps its own data consistent (for example that a call
-//! record's answer time lies between its start and end).
+//! what a call's disposition is, whether a dialplan text, a number pattern or a CIDR is
+//! valid are decided by the callers. It checks only what keeps its own data consistent
+//! (for example that a call record's answer time lies between its start and end, that a
+//! trunk's ACL exists, that a list item reads back as written).
+//!
+//! Lists of short texts (group names, number patterns, CIDRs) are stored as one TEXT
+//! column each, newline-separated; an item may not be empty or contain a line break.
 //!
 //! Must not depend on: other Switchboard crates, SIP parsing, business rules.
 //!
@@ -33,6 +43,11 @@
 //!         ha1_md5: Ha1Md5::from_hex("0123456789abcdef0123456789abcdef")?,
 //!         ha1_sha256: Ha1Sha256::from_hex(&"ab".repeat(32))?,
 //!         enabled: true,
+//!         extension: Some("201".to_owned()),
+//!         context: None,
+//!         groups: vec!["sales".to_owned()],
+//!         call_allow: Vec::new(),
+//!         call_deny: vec!["_900.".to_owned()],
 //!     })
 //!     .await?;
 //! let creds = store.credentials("alice", "example.com").await?.expect("just created");
@@ -141,11 +156,15 @@
 //! the server's `synchronous_commit` (PostgreSQL). [`Store::insert_cdrs`] writes many in
 //! one transaction (shutdown).
 //!
-//! [`Store::query_cdrs`] pages newest first by `(start, id)` with a keyset cursor
-//! ([`Cdr::cursor`] into [`CdrQuery::after`]), never `OFFSET`: every CDR index ends in
-//! `(start_at, id)`, so any page is one index range scan and pages neither repeat nor skip
-//! records. Filter values are always bound parameters: the statement text depends only on
-//! which filters are set (at most 256 texts, each built once).
+//! [`Store::query_cdrs`] pages by `(start, id)`, newest or oldest first ([`CdrOrder`]),
+//! with a keyset cursor ([`Cdr::cursor`] into [`CdrQuery::after`]), never `OFFSET`: every
+//! CDR index ends in `(start_at, id)`, so any page is one index range scan in either
+//! direction and pages neither repeat nor skip records. The two "either side" filters
+//! (`party`: caller or callee; `trunk`: source or destination trunk) run as one ordered
+//! range per side whose pages are merged (`UNION ALL` of disjoint branches), so they too
+//! read at most a page per side. Filter values are always bound parameters: the statement
+//! text depends only on which filters are set (each text built once). Measured on
+//! 1,000,000 records: see `benches/cdr_page.rs`.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -206,31 +225,49 @@
 //! The `testing` feature adds [`testing`]: a throwaway PostgreSQL cluster and temporary
 //! SQLite databases for this crate's contract tests and other crates' tests.
 
+mod acls;
+mod admins;
 mod bindings;
 mod bindings_pg;
 mod bindings_plan;
 mod bindings_sqlite;
 mod cdr_csv;
+mod cdr_query;
 mod cdr_record;
+mod cdr_sql;
 mod cdrs;
+mod dialplan_versions;
 mod dialplans;
 mod error;
+#[cfg(feature = "testing")]
+mod explain;
+mod groups;
+mod lists;
 mod migrations;
 mod options;
 mod secret;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tokens;
+mod trunks;
+mod user_directory;
 mod users;
 
+pub use acls::Acl;
+pub use admins::Admin;
 pub use bindings::{BindingChange, BindingRecord};
 pub use cdr_csv::{CDR_CSV_COLUMNS, CdrCsvWriter, write_cdrs_csv};
-pub use cdr_record::{
-    Cdr, CdrCursor, CdrDestination, CdrId, CdrQuery, CdrSource, Disposition, HangupBy, NewCdr,
-};
+pub use cdr_query::{CdrCursor, CdrDaySummary, CdrOrder, CdrQuery};
+pub use cdr_record::{Cdr, CdrDestination, CdrId, CdrSource, Disposition, HangupBy, NewCdr};
+pub use dialplan_versions::{DialplanVersion, DialplanVersionInfo};
 pub use dialplans::Dialplan;
 pub use error::StoreError;
+pub use groups::CallGroup;
 pub use options::{Backend, StoreOptions, Synchronous};
 pub use secret::{Ha1Md5, Ha1Sha256};
 pub use store::Store;
+pub use tokens::{AuthToken, NewToken, TOKEN_USE_RESOLUTION_MS, TokenKind, TokenSubject};
+pub use trunks::StoredTrunk;
+pub use user_directory::{DirectoryEntry, UserChanges};
 pub use users::{ListUsers, NewUser, User, UserCredentials, UserId};

@@ -40,6 +40,7 @@ macro_rules! embed {
 pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     embed!(1, "0001_initial.sql"),
     embed!(2, "0002_cdrs_and_dialplans.sql"),
+    embed!(3, "0003_app.sql"),
 ];
 
 impl EmbeddedMigration {

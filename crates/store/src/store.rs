@@ -336,6 +336,11 @@ mod tests {
             ha1_md5: md5.clone(),
             ha1_sha256: sha.clone(),
             enabled: true,
+            extension: None,
+            context: None,
+            groups: Vec::new(),
+            call_allow: Vec::new(),
+            call_deny: Vec::new(),
         };
         send(store.migrate());
         send(store.create_user(&user));
@@ -357,6 +362,18 @@ mod tests {
         send(store.put_dialplan("main", "", None));
         send(store.delete_dialplan("main"));
         send(store.dialplans_generation());
+        send(store.update_user("alice", "example.com", &crate::UserChanges::default()));
+        send(store.count_users(&crate::ListUsers::default()));
+        send(store.user_directory());
+        send(store.find_user_by_extension("201", "example.com"));
+        send(store.list_groups());
+        send(store.delete_acl("office"));
+        send(store.list_trunks());
+        send(store.config_generation());
+        send(store.create_admin("root", "$argon2id$"));
+        send(store.find_token(&[0; 32], 0));
+        send(store.add_dialplan_version("main", "", "root"));
+        send(store.cdr_daily_summary(&crate::CdrQuery::default(), 60));
         send(store.close());
     }
 

@@ -1,5 +1,6 @@
 //! Databases for tests (feature `testing`): temporary SQLite files and fresh PostgreSQL
-//! databases, for this crate's contract tests and for other crates' tests.
+//! databases, for this crate's contract tests and for other crates' tests; and the query
+//! plans of the call-detail record statements ([`explain_cdr_query`]).
 //!
 //! # PostgreSQL
 //!
@@ -38,6 +39,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
+
+pub use crate::explain::{CdrStatement, explain_cdr_query};
 
 /// Rows per statement of the SQLite binding batch path: batches around multiples of it
 /// exercise the chunk boundaries (smaller remainders go out as falling powers of two).
@@ -100,10 +103,21 @@ impl PostgresDatabase {
     /// When no PostgreSQL server is available or the database cannot be created; the
     /// message says what to install or check.
     pub async fn create() -> PostgresDatabase {
-        let admin_url = match admin_url() {
-            Ok(url) => url.to_owned(),
-            Err(why) => panic!("PostgreSQL for tests is unavailable: {why}"),
-        };
+        match Self::try_create().await {
+            Ok(db) => db,
+            Err(why) => panic!("{why}"),
+        }
+    }
+
+    /// Like [`PostgresDatabase::create`], but says why instead of panicking (for
+    /// benchmarks, which skip PostgreSQL when it cannot be started; tests never do).
+    ///
+    /// # Errors
+    /// Why no database could be created.
+    pub async fn try_create() -> Result<PostgresDatabase, String> {
+        let admin_url = admin_url()
+            .map_err(|why| format!("PostgreSQL for tests is unavailable: {why}"))?
+            .to_owned();
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "sb_test_{}_{}",
@@ -112,18 +126,18 @@ impl PostgresDatabase {
         );
         let mut admin = PgConnection::connect(&admin_url)
             .await
-            .unwrap_or_else(|e| panic!("connect to the test PostgreSQL server: {e}"));
+            .map_err(|e| format!("connect to the test PostgreSQL server: {e}"))?;
         admin
             .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .await
-            .unwrap_or_else(|e| panic!("create test database {name}: {e}"));
+            .map_err(|e| format!("create test database {name}: {e}"))?;
         admin.close().await.ok();
         let url = with_database(&admin_url, &name);
-        PostgresDatabase {
+        Ok(PostgresDatabase {
             admin_url,
             name,
             url,
-        }
+        })
     }
 
     /// The `postgres://` URL of this database.

@@ -4,8 +4,9 @@ use std::borrow::Cow;
 
 use sqlx::{ColumnIndex, Row};
 
+use crate::error::violates_unique;
 use crate::store::{Column, now_unix_ms, with_reader, with_writer};
-use crate::{Ha1Md5, Ha1Sha256, Store, StoreError};
+use crate::{Ha1Md5, Ha1Sha256, Store, StoreError, lists};
 
 /// Database identity of a user row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,6 +39,18 @@ pub struct NewUser {
     pub ha1_sha256: Ha1Sha256,
     /// Whether the account may register and call.
     pub enabled: bool,
+    /// Short number that reaches this user, unique within its domain (digits, `*`, `#`:
+    /// checked by the caller).
+    pub extension: Option<String>,
+    /// Dialplan context the user's calls start in; `None`: its groups' or the default.
+    pub context: Option<String>,
+    /// Names of the call groups the user belongs to, in order (the first with a context
+    /// gives the user's context). Not checked against the stored groups.
+    pub groups: Vec<String>,
+    /// Dialplan number patterns the user may call (empty: no restriction of its own).
+    pub call_allow: Vec<String>,
+    /// Dialplan number patterns the user may not call.
+    pub call_deny: Vec<String>,
 }
 
 /// A stored user. `Debug` shows no HA1 value.
@@ -57,6 +70,16 @@ pub struct User {
     pub ha1_sha256: Ha1Sha256,
     /// Whether the account may register and call.
     pub enabled: bool,
+    /// Short number that reaches this user, unique within its domain.
+    pub extension: Option<String>,
+    /// Dialplan context the user's calls start in.
+    pub context: Option<String>,
+    /// Names of the call groups the user belongs to, in order.
+    pub groups: Vec<String>,
+    /// Dialplan number patterns the user may call.
+    pub call_allow: Vec<String>,
+    /// Dialplan number patterns the user may not call.
+    pub call_deny: Vec<String>,
     /// Creation time, unix milliseconds.
     pub created_at_unix_ms: i64,
     /// Last change, unix milliseconds.
@@ -74,7 +97,8 @@ pub struct UserCredentials {
     pub enabled: bool,
 }
 
-/// Filter and page for [`Store::list_users`]. Results are ordered by domain, then username.
+/// Filter and page for [`Store::list_users`] (and filter for [`Store::count_users`]).
+/// Results are ordered by domain, then username.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListUsers {
     /// Only users of this domain (any case).
@@ -82,6 +106,8 @@ pub struct ListUsers {
     /// Only users whose username or display name contains this text, ignoring case as the
     /// database's `lower()` does (ASCII in SQLite; per the database locale in PostgreSQL).
     pub search: Option<String>,
+    /// Only members of the call group of this name (exact).
+    pub group: Option<String>,
     /// At most this many users. Default 100.
     pub limit: u32,
     /// Skip this many users first. Default 0.
@@ -93,20 +119,36 @@ impl Default for ListUsers {
         ListUsers {
             domain: None,
             search: None,
+            group: None,
             limit: 100,
             offset: 0,
         }
     }
 }
 
+/// The columns [`user_from_row`] reads, in its order.
 macro_rules! user_columns {
     () => {
-        "id, username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at, updated_at"
+        "id, username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at, updated_at, \
+         extension, context, group_names, call_allow, call_deny"
+    };
+}
+pub(crate) use user_columns;
+
+/// The filter of [`Store::list_users`] and [`Store::count_users`]: `$1` domain, `$2`
+/// search pattern, `$3` group membership pattern (each NULL when not filtered).
+macro_rules! list_users_where {
+    () => {
+        " WHERE ($1 IS NULL OR domain = $1) \
+           AND ($2 IS NULL \
+                OR lower(username) LIKE lower($2) ESCAPE '\\' \
+                OR lower(display_name) LIKE lower($2) ESCAPE '\\') \
+           AND ($3 IS NULL OR '\n' || group_names || '\n' LIKE $3 ESCAPE '\\')"
     };
 }
 
 /// Domains are compared lower-case; most callers already pass lower-case, so avoid copying.
-fn fold_domain(domain: &str) -> Cow<'_, str> {
+pub(crate) fn fold_domain(domain: &str) -> Cow<'_, str> {
     if domain.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(domain.to_ascii_lowercase())
     } else {
@@ -118,7 +160,7 @@ fn user_key(username: &str, domain: &str) -> String {
     format!("{username}@{domain}")
 }
 
-fn user_from_row<'r, R>(row: &'r R) -> Result<User, StoreError>
+pub(crate) fn user_from_row<'r, R>(row: &'r R) -> Result<User, StoreError>
 where
     R: Row,
     usize: ColumnIndex<R>,
@@ -126,6 +168,7 @@ where
     bool: Column<'r, R::Database>,
     String: Column<'r, R::Database>,
     Option<String>: Column<'r, R::Database>,
+    &'r str: Column<'r, R::Database>,
 {
     Ok(User {
         id: UserId(row.try_get(0)?),
@@ -135,6 +178,11 @@ where
         ha1_md5: Ha1Md5::from_stored(row.try_get(4)?)?,
         ha1_sha256: Ha1Sha256::from_stored(row.try_get(5)?)?,
         enabled: row.try_get(6)?,
+        extension: row.try_get(9)?,
+        context: row.try_get(10)?,
+        groups: lists::decode(row.try_get(11)?),
+        call_allow: lists::decode(row.try_get(12)?),
+        call_deny: lists::decode(row.try_get(13)?),
         created_at_unix_ms: row.try_get(7)?,
         updated_at_unix_ms: row.try_get(8)?,
     })
@@ -158,13 +206,20 @@ impl Store {
     /// Creates a user; the domain is stored lower-case.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when `username@domain` exists (domain compared in any case).
+    /// [`StoreError::Conflict`] when `username@domain` exists (domain compared in any case;
+    /// `what` = `"user"`) or the extension is taken in that domain (`what` =
+    /// `"extension"`, `key` = the extension); [`StoreError::InvalidInput`] for an empty
+    /// list item or one with a line break.
     pub async fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
         let domain = user.domain.to_ascii_lowercase();
+        let groups = lists::encode("groups", &user.groups)?;
+        let call_allow = lists::encode("call_allow", &user.call_allow)?;
+        let call_deny = lists::encode("call_deny", &user.call_deny)?;
         let now = now_unix_ms();
         let sql = "INSERT INTO users \
-                   (username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+                   (username, domain, display_name, ha1_md5, ha1_sha256, enabled, created_at, \
+                    updated_at, extension, context, group_names, call_allow, call_deny) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING id";
         let id: i64 = with_writer!(self, pool => {
             sqlx::query_scalar(sql)
                 .bind(&user.username)
@@ -174,10 +229,15 @@ impl Store {
                 .bind(user.ha1_sha256.as_hex())
                 .bind(user.enabled)
                 .bind(now)
+                .bind(user.extension.as_deref())
+                .bind(user.context.as_deref())
+                .bind(&groups)
+                .bind(&call_allow)
+                .bind(&call_deny)
                 .fetch_one(pool)
                 .await
         })
-        .map_err(|e| StoreError::conflict_or_db(e, "user", user_key(&user.username, &domain)))?;
+        .map_err(|e| user_write_error(e, &user.username, &domain, user.extension.as_deref()))?;
         Ok(User {
             id: UserId(id),
             username: user.username.clone(),
@@ -186,6 +246,11 @@ impl Store {
             ha1_md5: user.ha1_md5.clone(),
             ha1_sha256: user.ha1_sha256.clone(),
             enabled: user.enabled,
+            extension: user.extension.clone(),
+            context: user.context.clone(),
+            groups: user.groups.clone(),
+            call_allow: user.call_allow.clone(),
+            call_deny: user.call_deny.clone(),
             created_at_unix_ms: now,
             updated_at_unix_ms: now,
         })
@@ -213,25 +278,44 @@ impl Store {
     pub async fn list_users(&self, filter: &ListUsers) -> Result<Vec<User>, StoreError> {
         let domain = filter.domain.as_deref().map(fold_domain);
         let pattern = filter.search.as_deref().map(like_pattern);
+        let group = filter.group.as_deref().map(lists::member_pattern);
         let sql = concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users \
-             WHERE ($1 IS NULL OR domain = $1) \
-               AND ($2 IS NULL \
-                    OR lower(username) LIKE lower($2) ESCAPE '\\' \
-                    OR lower(display_name) LIKE lower($2) ESCAPE '\\') \
-             ORDER BY domain, username LIMIT $3 OFFSET $4"
+            " FROM users",
+            list_users_where!(),
+            " ORDER BY domain, username LIMIT $4 OFFSET $5"
         );
         with_reader!(self, pool => {
             let rows = sqlx::query(sql)
                 .bind(domain.as_deref())
                 .bind(pattern.as_deref())
+                .bind(group.as_deref())
                 .bind(i64::from(filter.limit))
                 .bind(i64::from(filter.offset))
                 .fetch_all(pool)
                 .await?;
             rows.iter().map(user_from_row).collect()
+        })
+    }
+
+    /// How many users match the filter of `filter` (its limit and offset are ignored).
+    pub async fn count_users(&self, filter: &ListUsers) -> Result<u64, StoreError> {
+        let domain = filter.domain.as_deref().map(fold_domain);
+        let pattern = filter.search.as_deref().map(like_pattern);
+        let group = filter.group.as_deref().map(lists::member_pattern);
+        let sql = concat!("SELECT COUNT(*) FROM users", list_users_where!());
+        let count: i64 = with_reader!(self, pool => {
+            sqlx::query_scalar(sql)
+                .bind(domain.as_deref())
+                .bind(pattern.as_deref())
+                .bind(group.as_deref())
+                .fetch_one(pool)
+                .await?
+        });
+        u64::try_from(count).map_err(|_| StoreError::Corrupt {
+            what: "COUNT(*)",
+            reason: format!("negative count {count}"),
         })
     }
 
@@ -380,7 +464,29 @@ impl Store {
     }
 }
 
-fn not_found(username: &str, domain: &str) -> StoreError {
+/// Maps a failed insert or update of a user row: a duplicate extension or user name
+/// becomes [`StoreError::Conflict`] naming it.
+pub(crate) fn user_write_error(
+    source: sqlx::Error,
+    username: &str,
+    domain: &str,
+    extension: Option<&str>,
+) -> StoreError {
+    match extension {
+        Some(extension)
+            if violates_unique(&source, "users_domain_extension", "users.extension") =>
+        {
+            StoreError::Conflict {
+                what: "extension",
+                key: extension.to_owned(),
+                used_by: None,
+            }
+        }
+        _ => StoreError::conflict_or_db(source, "user", user_key(username, domain)),
+    }
+}
+
+pub(crate) fn not_found(username: &str, domain: &str) -> StoreError {
     StoreError::NotFound {
         what: "user",
         key: user_key(username, domain),
@@ -433,6 +539,11 @@ mod tests {
             ha1_md5: Ha1Md5::from_hex(md5).unwrap(),
             ha1_sha256: Ha1Sha256::from_hex(sha).unwrap(),
             enabled: true,
+            extension: Some("201".to_owned()),
+            context: None,
+            groups: vec!["sales".to_owned()],
+            call_allow: Vec::new(),
+            call_deny: Vec::new(),
             created_at_unix_ms: 1,
             updated_at_unix_ms: 2,
         };

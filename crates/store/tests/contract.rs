@@ -4,14 +4,26 @@
 
 use sb_store::{BindingRecord, Ha1Md5, Ha1Sha256, NewUser, Store, StoreOptions};
 
+#[path = "contract/auth.rs"]
+mod auth;
 #[path = "contract/bindings.rs"]
 mod bindings;
+#[path = "contract/cdr_filters.rs"]
+mod cdr_filters;
+#[path = "contract/cdr_plans.rs"]
+mod cdr_plans;
 #[path = "contract/cdr_queries.rs"]
 mod cdr_queries;
 #[path = "contract/cdrs.rs"]
 mod cdrs;
+#[path = "contract/config.rs"]
+mod config;
+#[path = "contract/dialplan_versions.rs"]
+mod dialplan_versions;
 #[path = "contract/dialplans.rs"]
 mod dialplans;
+#[path = "contract/user_directory.rs"]
+mod user_directory;
 #[path = "contract/users.rs"]
 mod users;
 
@@ -117,6 +129,11 @@ contract!(
     users::generation_sees_other_connections,
     users::list_users_filters_and_pages,
     users::domains_of_users_are_listed,
+    user_directory::user_directory_fields_round_trip,
+    user_directory::extension_is_unique_per_domain,
+    user_directory::update_user_changes_only_what_is_set,
+    user_directory::count_users_and_group_filter,
+    user_directory::user_directory_lists_everyone_without_secrets,
     bindings::binding_batch_upsert_overwrite_remove_remove_aor,
     bindings::binding_fields_round_trip,
     bindings::binding_batch_is_atomic,
@@ -130,11 +147,24 @@ contract!(
     cdrs::cdr_invalid_records_are_refused,
     cdr_queries::cdr_filters_each_and_combined,
     cdr_queries::cdr_pages_without_duplicates_or_gaps,
+    cdr_filters::cdr_party_trunk_and_billable_filters,
+    cdr_filters::cdr_pages_in_both_orders_without_duplicates_or_gaps,
+    cdr_filters::cdr_daily_summary_in_an_offset,
+    cdr_plans::cdr_filters_use_index_ranges,
     cdrs::cdr_csv_export_exact_bytes,
     cdrs::cdr_survives_close_and_reopen,
+    config::group_crud,
+    config::acl_crud_and_references,
+    config::trunk_crud,
+    config::config_generation_counts_every_write,
     dialplans::dialplan_crud_and_versions,
     dialplans::dialplan_concurrent_updates_one_wins,
     dialplans::dialplans_generation_changes_on_every_write,
+    dialplan_versions::dialplan_versions_number_from_one_per_name,
+    dialplan_versions::dialplan_versions_concurrent_writers_get_distinct_numbers,
+    auth::admin_crud,
+    auth::tokens_find_list_and_revoke,
+    auth::tokens_go_with_their_admin_or_user,
 );
 
 /// Durability against a killed process only concerns SQLite: PostgreSQL's own server
@@ -165,6 +195,11 @@ fn new_user(username: &str, domain: &str) -> NewUser {
         ha1_md5: md5('1'),
         ha1_sha256: sha('2'),
         enabled: true,
+        extension: None,
+        context: None,
+        groups: Vec::new(),
+        call_allow: Vec::new(),
+        call_deny: Vec::new(),
     }
 }
 

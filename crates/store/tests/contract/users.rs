@@ -14,16 +14,17 @@ pub(crate) async fn migrations_are_idempotent(h: &Harness) {
     other.close().await;
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        2,
+        3,
         "each migration recorded once"
     );
     assert_eq!(
         h.scalar("SELECT MAX(version) FROM _sqlx_migrations").await,
-        2
+        3
     );
     let store = h.open().await;
     assert_eq!(store.users_generation().await.expect("generation"), 0);
     assert_eq!(store.dialplans_generation().await.expect("generation"), 0);
+    assert_eq!(store.config_generation().await.expect("generation"), 0);
     store.close().await;
 }
 
@@ -133,7 +134,7 @@ pub(crate) async fn duplicate_user_is_a_conflict(h: &Harness) {
             .await
             .expect_err("duplicate");
         assert!(
-            matches!(&err, StoreError::Conflict { what: "user", key } if key == "alice@example.com"),
+            matches!(&err, StoreError::Conflict { what: "user", key, used_by: None } if key == "alice@example.com"),
             "{err:?}"
         );
     }
