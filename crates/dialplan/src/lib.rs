@@ -16,6 +16,10 @@
 //!    [`Dialplan::evaluate`]. Execute the [`RouteDecision`] as its documentation says; print it
 //!    with `Display` for `switchboard dialplan test`.
 //!
+//! Number patterns: [`NumberPattern`] is the matcher behind a rule's `to` and `from` (`_00.`,
+//! `_9NXXXXXX`, `100`), public so that other parts of the system (the switch's per-user call
+//! permissions, the HTTP API's validation) read numbers exactly as the dialplan does.
+//!
 //! Optional trunks: a rule may say `if_trunk_configured = "default"`. The compiler knows the
 //! configured trunks ([`CompileOptions::trunks`]) and leaves such a rule out, with a warning,
 //! while the trunk is missing; an unguarded `trunk` action naming an unknown trunk is an error.
@@ -48,5 +52,6 @@ pub use decision::{
 pub use diagnostics::{Diagnostic, DialplanError, Severity};
 pub use eval::{CallFacts, MAX_JUMPS, Source};
 pub use names::{ContextName, GroupName, HeaderName, RuleName, TrunkName, UserName};
+pub use pattern::NumberPattern;
 pub use plan::Dialplan;
 pub use time::UnixTime;

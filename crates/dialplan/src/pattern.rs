@@ -16,7 +16,12 @@
 //!
 //! `X`, `Z` and `N` are case-insensitive as in Asterisk. A pattern matches the whole string.
 
+use std::fmt;
+use std::str::FromStr;
+
 use regex::Regex;
+
+use crate::DialplanError;
 
 /// One position of a compiled Asterisk pattern: the set of ASCII bytes it accepts (a literal is
 /// a set of one), so matching is one shift and mask per character.
@@ -188,13 +193,94 @@ fn parse_class(bytes: &[u8], open: usize) -> Result<(u128, usize), PatternError>
     }
 }
 
+/// A number pattern as the dialplan's `to` and `from` keys take it: `_` starts an
+/// Asterisk-style pattern (`_00.`, `_9NXXXXXX`, `_[1-5]XX`), anything else is a literal that
+/// must equal the whole string (`100`, `alice`). Other parts of the system (call permissions,
+/// the HTTP API's validation) use the same type, so a number means the same thing everywhere.
+///
+/// ```
+/// use sb_dialplan::NumberPattern;
+///
+/// let international: NumberPattern = "_00.".parse().unwrap();
+/// assert!(international.matches("0049301234"));
+/// assert!(!international.matches("00"));
+/// assert!(NumberPattern::parse("911").unwrap().matches("911"));
+/// assert!(NumberPattern::parse("_9.1").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberPattern {
+    /// The text as written.
+    text: Box<str>,
+    /// The compiled pattern; `None` for a literal.
+    compiled: Option<Pattern>,
+}
+
+impl NumberPattern {
+    /// Compiles `text`: a pattern when it starts with `_`, a literal otherwise. An empty text or
+    /// a pattern that does not compile is [`DialplanError::BadPattern`], naming it.
+    pub fn parse(text: &str) -> Result<NumberPattern, DialplanError> {
+        NumberPattern::compile(text).map_err(|e| DialplanError::BadPattern {
+            pattern: text.to_owned(),
+            reason: e.reason.to_owned(),
+        })
+    }
+
+    /// Like [`NumberPattern::parse`], with the offset of the problem for diagnostics.
+    pub(crate) fn compile(text: &str) -> Result<NumberPattern, PatternError> {
+        let compiled = if text.starts_with('_') {
+            Some(Pattern::parse(text)?)
+        } else if text.is_empty() {
+            return Err(PatternError {
+                offset: 0,
+                reason: "empty pattern",
+            });
+        } else {
+            None
+        };
+        Ok(NumberPattern {
+            text: text.into(),
+            compiled,
+        })
+    }
+
+    /// Whether the pattern matches the whole of `s` (a literal: exact, case-sensitive equality).
+    pub fn matches(&self, s: &str) -> bool {
+        match &self.compiled {
+            Some(p) => p.matches(s),
+            None => *self.text == *s,
+        }
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether this is an Asterisk-style pattern (written with `_`) rather than a literal.
+    pub fn is_pattern(&self) -> bool {
+        self.compiled.is_some()
+    }
+}
+
+impl FromStr for NumberPattern {
+    type Err = DialplanError;
+
+    fn from_str(text: &str) -> Result<NumberPattern, DialplanError> {
+        NumberPattern::parse(text)
+    }
+}
+
+impl fmt::Display for NumberPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// A compiled condition on a string: the whole string must match.
 #[derive(Debug, Clone)]
 pub(crate) enum Matcher {
-    /// A literal written without `_`: exact, case-sensitive equality.
-    Exact(Box<str>),
-    /// An Asterisk-style pattern.
-    Pattern(Pattern),
+    /// A literal or an Asterisk-style pattern.
+    Number(NumberPattern),
     /// A regular expression, anchored at both ends when compiled.
     Regex(Regex),
 }
@@ -203,8 +289,7 @@ impl Matcher {
     /// Whether `s` matches.
     pub(crate) fn matches(&self, s: &str) -> bool {
         match self {
-            Matcher::Exact(e) => **e == *s,
-            Matcher::Pattern(p) => p.matches(s),
+            Matcher::Number(n) => n.matches(s),
             Matcher::Regex(r) => r.is_match(s),
         }
     }
@@ -213,23 +298,14 @@ impl Matcher {
     pub(crate) fn regex(&self) -> Option<&Regex> {
         match self {
             Matcher::Regex(r) => Some(r),
-            _ => None,
+            Matcher::Number(_) => None,
         }
     }
 }
 
 /// Compiles a `to`/`from` value: `_…` is an Asterisk pattern, anything else a literal.
 pub(crate) fn compile_pattern(text: &str) -> Result<Matcher, PatternError> {
-    if text.starts_with('_') {
-        Pattern::parse(text).map(Matcher::Pattern)
-    } else if text.is_empty() {
-        Err(PatternError {
-            offset: 0,
-            reason: "empty pattern",
-        })
-    } else {
-        Ok(Matcher::Exact(text.into()))
-    }
+    NumberPattern::compile(text).map(Matcher::Number)
 }
 
 /// Why a regular expression does not compile, with the byte offset in the expression when known.
@@ -372,6 +448,29 @@ mod tests {
             let err = compile_pattern(pattern).expect_err(pattern);
             assert_eq!(err, PatternError { offset, reason }, "{pattern}");
         }
+    }
+
+    #[test]
+    fn number_patterns_are_public_literals_or_patterns() {
+        let p = NumberPattern::parse("_9NXXXXXX").expect("valid");
+        assert!(p.is_pattern());
+        assert!(p.matches("92125555"));
+        assert!(!p.matches("91125555"));
+        assert_eq!(p.to_string(), "_9NXXXXXX");
+        let lit: NumberPattern = "100".parse().expect("literal");
+        assert!(!lit.is_pattern());
+        assert!(lit.matches("100"));
+        assert!(!lit.matches("1000"));
+        assert_eq!(lit.as_str(), "100");
+        assert_eq!(
+            NumberPattern::parse("_9.1"),
+            Err(DialplanError::BadPattern {
+                pattern: "_9.1".to_owned(),
+                reason: "`.` and `!` must end the pattern".to_owned(),
+            })
+        );
+        let err = NumberPattern::parse("").expect_err("empty");
+        assert_eq!(err.to_string(), "bad pattern ``: empty pattern");
     }
 
     #[test]

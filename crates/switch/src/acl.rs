@@ -95,11 +95,10 @@ impl fmt::Display for IpPrefix {
     }
 }
 
-/// The index of the first trunk whose addresses contain `ip`.
-pub(crate) fn trunk_index(trunks: &[TrunkConfig], ip: IpAddr) -> Option<usize> {
-    trunks
-        .iter()
-        .position(|t| t.addresses.iter().any(|p| p.contains(ip)))
+/// Whether one of `trunk`'s addresses contains `ip` (the first configured
+/// trunk that admits a source is the one its calls belong to).
+pub(crate) fn trunk_admits(trunk: &TrunkConfig, ip: IpAddr) -> bool {
+    trunk.addresses.iter().any(|p| p.contains(ip))
 }
 
 #[cfg(test)]
@@ -133,7 +132,7 @@ mod tests {
 
     #[test]
     fn first_matching_trunk_wins() {
-        let trunks = vec![
+        let trunks = [
             TrunkConfig {
                 name: "a".into(),
                 addresses: vec!["192.0.2.0/28".parse().unwrap()],
@@ -147,8 +146,9 @@ mod tests {
                 ..TrunkConfig::default()
             },
         ];
-        assert_eq!(trunk_index(&trunks, ip("192.0.2.3")), Some(0));
-        assert_eq!(trunk_index(&trunks, ip("192.0.2.99")), Some(1));
-        assert!(trunk_index(&trunks, ip("198.51.100.1")).is_none());
+        let first = |addr| trunks.iter().position(|t| trunk_admits(t, ip(addr)));
+        assert_eq!(first("192.0.2.3"), Some(0));
+        assert_eq!(first("192.0.2.99"), Some(1));
+        assert!(first("198.51.100.1").is_none());
     }
 }

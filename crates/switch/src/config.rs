@@ -35,6 +35,8 @@ pub struct SwitchConfig {
     /// Trunks: carriers and gateways. Their INVITEs are accepted without
     /// authentication by source address (checked in order; the first match
     /// wins); the dialplan's `trunk` action sends calls out through them.
+    /// The initial set: [`crate::Switch::set_trunks`] replaces it while
+    /// running.
     pub trunks: Vec<TrunkConfig>,
     /// Seed of the switch's random numbers (tags, branches): fixed in tests so
     /// output is byte-exact, random in production.
@@ -109,11 +111,14 @@ pub struct CallPolicy {
     pub keepalive_interval: Option<Duration>,
     /// Send keep-alives to every UDP binding, not only to those with `;ob`.
     pub keepalive_all_udp: bool,
-    /// The dialplan context calls from registered users start in (calls
-    /// from a trunk start in [`TrunkConfig::context`]). Default `internal`.
+    /// The dialplan context calls from registered users start in when
+    /// neither the user nor one of its groups names one in the directory
+    /// ([`crate::Switch::set_directory`]); calls from a trunk start in
+    /// [`TrunkConfig::context`]. Default `internal`.
     pub user_context: String,
     /// The dialplan groups of each user (by user name, lower case), for rules
-    /// with `source = { group = … }`.
+    /// with `source = { group = … }`: added after the user's groups in the
+    /// directory, and subject to the same group policies.
     pub user_groups: BTreeMap<String, Vec<GroupName>>,
 }
 

@@ -18,16 +18,16 @@ use sb_sip_message::{
 use sb_sip_transaction::{TimerKind, TransactionLayer, Transmit, TxEvent, TxId};
 
 use crate::auth::Authenticator;
-use crate::call::plan::Contexts;
 use crate::call::{CallSnapshot, Calls};
 use crate::config::SwitchConfig;
+use crate::directory::{Directory, DirectoryError, UserDirectory};
 use crate::domains::Domains;
 use crate::effects::{BindingRecord, Effect, EffectResult, EffectToken};
 use crate::events::{RemovalReason, SwitchEvent, SwitchStats};
 use crate::pending::Pending;
 use crate::registrar::location::{Binding, LocationTable};
 use crate::timers::TimerQueue;
-use crate::trunk::registration::Registration;
+use crate::trunk::Trunk;
 
 /// Methods the server implements, for `Allow` (RFC 3261 §20.5).
 pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REGISTER";
@@ -61,11 +61,15 @@ pub struct Switch {
     pub(crate) domains: Domains,
     pub(crate) calls: Calls,
     pub(crate) dialplan: Option<Arc<Dialplan>>,
-    pub(crate) contexts: Contexts,
-    pub(crate) registrations: Vec<Registration>,
-    /// REGISTER transactions of trunks → index into `registrations`.
-    pub(crate) reg_by_tx: HashMap<TxId, usize, FixedState>,
-    pub(crate) reg_timers: TimerQueue<usize>,
+    /// The context calls from users start in when the directory names none.
+    pub(crate) user_context: ContextName,
+    pub(crate) directory: Directory,
+    /// The trunks, in configured order (retired ones at the end).
+    pub(crate) trunks: Vec<Trunk>,
+    pub(crate) next_trunk_id: u64,
+    /// REGISTER transactions of trunks → the trunk's id.
+    pub(crate) reg_by_tx: HashMap<TxId, u64, FixedState>,
+    pub(crate) reg_timers: TimerQueue<u64>,
     pub(crate) started: bool,
     pub(crate) shutting_down: bool,
     pub(crate) keepalive_at: Option<Instant>,
@@ -93,17 +97,11 @@ impl std::fmt::Debug for Switch {
 
 impl Switch {
     /// A switch with empty state. Trunks that register do so from
-    /// [`Switch::start`] on.
-    pub fn new(config: SwitchConfig) -> Switch {
+    /// [`Switch::start`] on. The configuration's trunks are the initial set
+    /// ([`Switch::set_trunks`] replaces it).
+    pub fn new(mut config: SwitchConfig) -> Switch {
         let seed = config.seed;
-        let contexts = Contexts {
-            user: ContextName::from(config.calls.user_context.as_str()),
-            trunks: config
-                .trunks
-                .iter()
-                .map(|t| ContextName::from(t.context.as_str()))
-                .collect(),
-        };
+        let trunks = std::mem::take(&mut config.trunks);
         let mut switch = Switch {
             tx: TransactionLayer::new(config.timers, seed),
             location: LocationTable::new(seed),
@@ -111,8 +109,15 @@ impl Switch {
             domains: Domains::new(config.domains.clone(), config.local_ips.clone()),
             calls: Calls::new(seed),
             dialplan: None,
-            contexts,
-            registrations: Vec::new(),
+            user_context: ContextName::from(config.calls.user_context.as_str()),
+            directory: Directory::compile(
+                UserDirectory::default(),
+                &config.calls.user_groups,
+                seed,
+            )
+            .expect("an empty directory has no pattern to fail"),
+            trunks: Vec::with_capacity(trunks.len()),
+            next_trunk_id: 1,
             reg_by_tx: HashMap::with_hasher(FixedState::with_seed(seed)),
             reg_timers: TimerQueue::new(),
             started: false,
@@ -129,7 +134,10 @@ impl Switch {
             stats: SwitchStats::default(),
             config,
         };
-        switch.build_registrations();
+        for trunk in trunks {
+            let trunk = switch.new_trunk(trunk);
+            switch.trunks.push(trunk);
+        }
         switch
     }
 
@@ -260,6 +268,17 @@ impl Switch {
         self.auth.invalidate();
     }
 
+    /// Replaces the user directory (extensions, call groups, start contexts,
+    /// call permissions) for calls from now on. Every `allow`/`deny` entry
+    /// must be a dialplan number pattern (`_00.`, `_9NXXXXXX`, `100`); on
+    /// the first that is not (or a user, extension or group listed twice)
+    /// the error names it and nothing changes.
+    pub fn set_directory(&mut self, directory: UserDirectory) -> Result<(), DirectoryError> {
+        self.directory =
+            Directory::compile(directory, &self.config.calls.user_groups, self.config.seed)?;
+        Ok(())
+    }
+
     // ----- outputs -----
 
     /// The next datagram or stream message to send.
@@ -317,7 +336,7 @@ impl Switch {
 
     // ----- internals -----
 
-    fn drain_transactions(&mut self, now: Instant, unix_ms: u64) {
+    pub(crate) fn drain_transactions(&mut self, now: Instant, unix_ms: u64) {
         while let Some(event) = self.tx.poll_event() {
             match event {
                 TxEvent::Request { tx, request, peer } => {
@@ -343,9 +362,7 @@ impl Switch {
                 }
                 TxEvent::Terminated { tx } => {
                     self.calls.by_tx.remove(&tx);
-                    if let Some(i) = self.reg_by_tx.remove(&tx) {
-                        self.registrations[i].tx = None;
-                    }
+                    self.register_terminated(tx);
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! Events: what happened, for logs, metrics and the live API. The switch never
 //! needs an answer to an event.
 
+use std::fmt;
+
 use sb_sip_message::{Aor, ByteStr, CallId, Peer, StatusCode};
 
 use crate::call::cdr::{CallSource, CdrRecord, Disposition, HangupBy};
@@ -13,6 +15,8 @@ pub enum RemovalReason {
     Unregistered,
     /// Its registration expired.
     Expired,
+    /// An administrator removed it ([`crate::Switch::remove_binding`]).
+    Removed,
 }
 
 /// Something the switch did or saw.
@@ -127,6 +131,52 @@ pub enum SwitchEvent {
     },
 }
 
+/// Responses sent, by status code (100–699): one counter per code in a
+/// fixed array, so counting is an index and an add.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResponseCounts(Box<[u64; 600]>);
+
+impl Default for ResponseCounts {
+    fn default() -> Self {
+        ResponseCounts(Box::new([0; 600]))
+    }
+}
+
+impl fmt::Debug for ResponseCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl ResponseCounts {
+    /// Counts one response with `status`.
+    pub(crate) fn count(&mut self, status: StatusCode) {
+        if let Some(n) = usize::from(status.as_u16())
+            .checked_sub(100)
+            .and_then(|i| self.0.get_mut(i))
+        {
+            *n += 1;
+        }
+    }
+
+    /// How many responses with status `code` were sent.
+    pub fn get(&self, code: u16) -> u64 {
+        usize::from(code)
+            .checked_sub(100)
+            .and_then(|i| self.0.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `(code, count)` for every code sent at least once, lowest code first.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        (100u16..)
+            .zip(self.0.iter())
+            .filter(|&(_, &n)| n > 0)
+            .map(|(code, &n)| (code, n))
+    }
+}
+
 /// Counters since start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SwitchStats {
@@ -134,6 +184,10 @@ pub struct SwitchStats {
     pub requests: u64,
     /// Responses sent, by class (index 1 = 1xx … 6 = 6xx).
     pub responses_by_class: [u64; 7],
+    /// Responses sent, by status code (retransmissions excluded, as for
+    /// [`SwitchStats::responses_by_class`]); see
+    /// [`SwitchStats::responses_sent`].
+    pub responses_by_code: ResponseCounts,
     /// Malformed messages answered with 400.
     pub malformed_answered: u64,
     /// Malformed messages dropped (no usable Via).
@@ -165,4 +219,12 @@ pub struct SwitchStats {
     pub cdr_write_failures: u64,
     /// Keep-alives sent towards UDP bindings.
     pub keepalives: u64,
+}
+
+impl SwitchStats {
+    /// `(status code, responses sent)` for every code sent at least once,
+    /// lowest code first (for `switchboard_sip_responses_total{code}`).
+    pub fn responses_sent(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.responses_by_code.iter()
+    }
 }

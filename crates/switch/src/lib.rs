@@ -4,7 +4,9 @@
 //!
 //! Owns: the [`Switch`] state machine with its transaction layer, the in-memory
 //! location table (registrations are served from memory and written behind to
-//! the store through effects), the credential cache, the live calls with their
+//! the store through effects), the credential cache, the user directory
+//! (extensions, call groups, start contexts, call permissions: pushed in as
+//! a [`UserDirectory`], compiled to hash maps), the live calls with their
 //! dialogs, the trunks (source-address ACL, outbound registration, outbound
 //! calls), the execution of dialplan decisions, and the decision of which
 //! response every request gets. The dialplan itself is compiled elsewhere and
@@ -18,10 +20,11 @@
 //!
 //! How to drive it (see `sb-server` for the real driver):
 //! 0. build it with [`Switch::new`], hand it the compiled dialplan
-//!    ([`Switch::set_dialplan`], again on every reload), then call
-//!    [`Switch::start`] once: trunks that register send their first REGISTER
-//!    (the first [`Switch::handle_timeout`] starts them when `start` was
-//!    never called);
+//!    ([`Switch::set_dialplan`], again on every reload) and the user
+//!    directory ([`Switch::set_directory`], again whenever users or groups
+//!    change), then call [`Switch::start`] once: trunks that register send
+//!    their first REGISTER (the first [`Switch::handle_timeout`] starts them
+//!    when `start` was never called);
 //! 1. feed inputs: [`Switch::handle_inbound`] for each parsed message,
 //!    [`Switch::handle_malformed`] for bytes that did not parse,
 //!    [`Switch::handle_timeout`] when [`Switch::poll_timeout`]'s instant has
@@ -32,7 +35,14 @@
 //! 2. after every input, drain [`Switch::poll_transmit`] (send each
 //!    [`Transmit`]), [`Switch::poll_effect`] (run each [`Effect`];
 //!    [`Effect::expects_result`] says which ones the switch waits for) and
-//!    [`Switch::poll_event`].
+//!    [`Switch::poll_event`];
+//! 3. administrative commands are inputs too, drained the same way:
+//!    [`Switch::set_trunks`] (replace the trunks), [`Switch::hang_up`] (end
+//!    a call by its caller's Call-ID), [`Switch::remove_binding`] (drop a
+//!    registration), [`Switch::set_directory`]. Read-only views:
+//!    [`Switch::calls`] ([`CallSnapshot`] with its legs), [`Switch::trunks`],
+//!    [`Switch::location`], [`Switch::stats`] (with
+//!    [`SwitchStats::responses_sent`] by status code).
 //!
 //! The REGISTER flow: no credentials → 401 with one stateless nonce challenge
 //! per configured algorithm; credentials → nonce checked (HMAC, expiry →
@@ -41,7 +51,8 @@
 //! [`AuthPolicy::effect_timeout`], then 503), digest verified, nonce-count
 //! replay refused; the registrar applies the contacts; 200 lists every binding
 //! with its remaining time; [`Effect::PersistBinding`] /
-//! [`Effect::RemoveBinding`] go to the store; expiry runs on a timer.
+//! [`Effect::RemoveBinding`] go to the store; expiry runs on a timer;
+//! [`Switch::remove_binding`] removes one by an administrator's decision.
 //! Unknown users, disabled users and wrong passwords get the very same answer
 //! (a fresh 401), so REGISTER cannot tell which users exist.
 //!
@@ -51,14 +62,26 @@
 //!   `Proxy-Authenticate` (credentials as for REGISTER), and the From user
 //!   must be the authenticated one (403). 100 Trying as soon as the request
 //!   is taken (before a credential lookup, or before routing).
+//! - Call permissions (users only, never trunks), on the number as dialed,
+//!   before the dialplan: a `deny` pattern ([`DirectoryUser::deny`],
+//!   [`GroupPolicy::deny`]; dialplan number patterns,
+//!   [`sb_dialplan::NumberPattern`]) of the user or one of its groups that
+//!   matches, or — when the user or one of its groups lists what is
+//!   allowed — no `allow` pattern matching, refuses the call with 403 (CDR
+//!   `FAILED`, 403, `system`).
 //! - Routing: the facts of the call (caller, dialed number and domain,
-//!   source, time) go to the dialplan ([`sb_dialplan::Dialplan::evaluate`]),
-//!   starting in [`CallPolicy::user_context`] for users and in the trunk's
+//!   source, the caller's groups — [`DirectoryUser::groups`] then
+//!   [`CallPolicy::user_groups`] — and time) go to the dialplan
+//!   ([`sb_dialplan::Dialplan::evaluate`]), starting for users in the
+//!   user's [`DirectoryUser::context`], else that of its first group with
+//!   one, else [`CallPolicy::user_context`], and in the trunk's
 //!   [`TrunkConfig::context`] for trunk calls (a registered trunk that calls
 //!   the Contact it registered has the number in To). No rule: 404; an
 //!   unknown context or a `goto` loop: 500. The decision's caller ID (From
 //!   display name and user) and headers go on every B-leg INVITE, and its
-//!   steps run in order: `Ring` checks the users exist (credential cache or
+//!   steps run in order: `Ring` rings users by name or by
+//!   [`DirectoryUser::extension`] in the call's domain (the CDR names the
+//!   user), checks they exist (credential cache or
 //!   [`Effect::FetchCredentials`]: nobody → 404) and have devices (none →
 //!   480), parallel or sequential, for the step's timeout (default
 //!   [`CallPolicy::no_answer_timeout`]); `Trunk` goes out through trunks
@@ -93,6 +116,11 @@
 //!   [`SwitchEvent::TrunkRegistered`] / [`SwitchEvent::TrunkRegistrationFailed`]
 //!   report it and [`Switch::trunks`] shows it. Passwords are kept only to
 //!   compute digests and never appear in `Debug` output or logs.
+//!   [`Switch::set_trunks`] replaces the trunks while running: new ones
+//!   register, changed ones register again (the same registration when the
+//!   account and registrar are unchanged), removed ones are unregistered and
+//!   dropped; a call leg through a trunk keeps the settings it started with,
+//!   so calls in progress are not affected.
 //! - Answer: 200 to the caller with the media engine's SDP, retransmitted
 //!   (T1 doubling to T2, UDP) until the caller's ACK, which is relayed as the
 //!   ACK of the callee's 2xx (a delayed offer's answer travels in the ACKs).
@@ -103,6 +131,9 @@
 //!   491 otherwise), UPDATE, INFO, OPTIONS, MESSAGE are relayed as new
 //!   requests of the other dialog with their responses relayed back; CANCEL
 //!   before the answer → 200, 487, CANCEL to every device.
+//! - Hang-up on request ([`Switch::hang_up`]): an answered call gets BYE on
+//!   both legs; an unanswered one CANCEL towards its devices and 480
+//!   ("Call Terminated") to the caller; the CDR's `hangup_by` is `system`.
 //! - End: [`Effect::MediaRelease`], [`Effect::WriteCdr`] with a
 //!   [`CdrRecord`] (a failed write is reported as
 //!   [`SwitchEvent::CdrWriteFailed`], not retried), [`SwitchEvent::CallEnded`].
@@ -116,6 +147,7 @@ mod auth;
 mod call;
 mod config;
 mod core;
+mod directory;
 mod domains;
 mod effects;
 mod events;
@@ -130,10 +162,11 @@ mod trunk;
 
 pub use acl::{InvalidPrefix, IpPrefix};
 pub use call::cdr::{CallDestination, CallSource, CdrRecord, Disposition, HangupBy};
-pub use call::{CallRef, CallSnapshot, CallState, LegId};
+pub use call::{CallRef, CallSnapshot, CallState, LegId, LegSnapshot, LegState};
 pub use config::{AuthPolicy, CallPolicy, RegistrarPolicy, SwitchConfig, TrunkConfig};
 pub use core::{Switch, Wakeup};
+pub use directory::{DirectoryError, DirectoryUser, GroupPolicy, UserDirectory};
 pub use effects::{BindingId, BindingRecord, Effect, EffectResult, EffectToken, StoredCredentials};
-pub use events::{RemovalReason, SwitchEvent, SwitchStats};
+pub use events::{RemovalReason, ResponseCounts, SwitchEvent, SwitchStats};
 pub use sb_sip_transaction::Transmit;
 pub use trunk::TrunkSnapshot;

@@ -11,12 +11,26 @@ use sb_sip_transaction::TxId;
 
 use crate::auth::Verdict;
 use crate::core::Switch;
-use crate::effects::Effect;
+use crate::effects::{BindingId, Effect};
 use crate::events::{RemovalReason, SwitchEvent};
 use crate::pending::{Waiter, Waiting};
 use crate::registrar::{self, BindingChange, RegisterError, RegisterInput};
 
 impl Switch {
+    /// Removes binding `id` of `aor` as if it had expired, by an
+    /// administrator's decision: [`Effect::RemoveBinding`] for the store and
+    /// [`SwitchEvent::Unregistered`] with [`RemovalReason::Removed`]. The
+    /// device is not told; it registers again at its next refresh. Returns
+    /// `false` when there is no such binding.
+    pub fn remove_binding(&mut self, _now: Instant, aor: &Aor, id: &BindingId) -> bool {
+        let Some(binding) = self.location.remove(aor, id) else {
+            return false;
+        };
+        self.binding_removed(aor, &binding, RemovalReason::Removed);
+        self.sync_gauges();
+        true
+    }
+
     pub(crate) fn on_register(
         &mut self,
         now: Instant,

@@ -61,6 +61,7 @@ impl Switch {
             response.headers.push(HeaderName::Server, server.as_str());
         }
         self.stats.responses_by_class[usize::from(response.status.class()).min(6)] += 1;
+        self.stats.responses_by_code.count(response.status);
     }
 
     pub(crate) fn service_unavailable(&mut self, now: Instant, tx: TxId, request: &Request) {

@@ -237,6 +237,46 @@ impl Switch {
         }
     }
 
+    /// Ends the call whose caller's leg has Call-ID `call_id` on request
+    /// (an administrator's hang-up), as the switch ends calls it cannot
+    /// carry on: an answered call gets BYE on both legs; an unanswered one
+    /// gets CANCEL towards every device that rang and, to the caller,
+    /// 480 Temporarily Unavailable with the reason "Call Terminated" — the
+    /// callee cannot be had now, without 503's invitation to retry
+    /// elsewhere and without 487, which answers the caller's own CANCEL.
+    /// The CDR's `hangup_by` is `system` (disposition `ANSWERED` or
+    /// `FAILED`). Returns `false` when there is no such call.
+    pub fn hang_up(&mut self, now: Instant, unix_ms: u64, call_id: &str) -> bool {
+        let Some(id) = self.calls.by_caller_call_id(call_id) else {
+            return false;
+        };
+        let Some(mut call) = self.calls.map.remove(&id) else {
+            return false;
+        };
+        let status = StatusCode::TEMPORARILY_UNAVAILABLE;
+        match call.winner {
+            Some(winner) => {
+                self.send_bye(now, &mut call, winner);
+                self.end_after_callee(now, unix_ms, call, status, HangupBy::System);
+            }
+            None => {
+                let reason = ByteStr::from_static("Call Terminated");
+                self.fail_call(
+                    now,
+                    unix_ms,
+                    call,
+                    status,
+                    Some(&reason),
+                    &[],
+                    Disposition::Failed,
+                    HangupBy::System,
+                );
+            }
+        }
+        self.sync_gauges();
+        true
+    }
+
     /// Ends every live call (shutdown), oldest first.
     pub(crate) fn end_all_calls(&mut self, now: Instant, unix_ms: u64) {
         let ids: Vec<CallRef> = self.calls.map.keys().copied().collect();

@@ -361,7 +361,7 @@ impl Switch {
             return;
         }
         let counted = fork.state == ForkState::Done || winner.is_some();
-        let trunk = matches!(fork.target, ForkTarget::Trunk { .. });
+        let trunk = matches!(fork.target, ForkTarget::Trunk(_));
         let challenge = matches!(status.as_u16(), 401 | 407);
         if !counted && challenge && self.answer_trunk_challenge(now, &mut call, leg, response) {
             // The INVITE with credentials may have failed to go out.

@@ -1,11 +1,13 @@
 //! A new INVITE (RFC 3261 §13.3, §22.3): 100 Trying, the trunk ACL or digest
 //! authentication with 407 (the From user must be the authenticated one),
-//! then routing ([`super::plan`]). CANCEL of a call that has not been
+//! the caller's call permissions from the directory (403), then routing
+//! ([`super::plan`]) in the caller's start context. CANCEL of a call that has not been
 //! answered (RFC 3261 §9.2).
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use sb_dialplan::{ContextName, GroupName};
 use sb_sip_message::{
     ByteStr, Destination, HeaderName, NameAddr, Params, Peer, Request, RequestCore, StatusCode, Uri,
 };
@@ -15,7 +17,6 @@ use super::cdr::{CallDestination, CallSource, CdrRecord, Disposition, HangupBy};
 use super::dialog::{Dialog, LocalAddr};
 use super::plan::{Facts, Plan};
 use super::{Call, CallState, LegId, TxRole, is_sdp};
-use crate::acl::trunk_index;
 use crate::auth::Verdict;
 use crate::core::Switch;
 use crate::events::SwitchEvent;
@@ -24,8 +25,11 @@ use crate::pending::{Waiter, Waiting};
 /// Who sent an INVITE, once admitted.
 struct Admitted {
     source: CallSource,
-    /// The trunk (index in the configuration) of a trunk call.
+    /// The trunk (position in `Switch::trunks`, valid during this input) of
+    /// a trunk call.
     trunk: Option<usize>,
+    /// The user name as authenticated (as the directory keys it).
+    account: Option<ByteStr>,
     caller: ByteStr,
     caller_domain: ByteStr,
 }
@@ -86,11 +90,12 @@ impl Switch {
             .and_then(|u| u.user_unescaped())
             .map(|u| ByteStr::from(u.as_ref()))
             .unwrap_or_default();
-        if let Some(index) = trunk_index(&self.config.trunks, peer.remote.ip()) {
+        if let Some(index) = self.trunk_of(peer.remote.ip()) {
             let host = from_uri.map(|u| u.host.to_string()).unwrap_or_default();
             return Some(Admitted {
-                source: CallSource::Trunk(ByteStr::from(self.config.trunks[index].name.as_str())),
+                source: CallSource::Trunk(ByteStr::from(self.trunks[index].config.name.as_str())),
                 trunk: Some(index),
+                account: None,
                 caller: from_user,
                 caller_domain: ByteStr::from(host),
             });
@@ -122,6 +127,7 @@ impl Switch {
                 Some(Admitted {
                     source: CallSource::User(from_user.clone()),
                     trunk: None,
+                    account: Some(username),
                     caller: from_user,
                     caller_domain: realm,
                 })
@@ -206,7 +212,7 @@ impl Switch {
             Uri::Other(_) => (ByteStr::new(), String::new(), None),
         };
         if let Some(index) = admitted.trunk
-            && self.config.trunks[index].username.as_deref() == Some(&*dialed)
+            && self.trunks[index].config.username.as_deref() == Some(&*dialed)
         {
             // A registered trunk calls the Contact it registered (its user
             // name): the number dialed is in To.
@@ -214,18 +220,25 @@ impl Switch {
                 dialed = ByteStr::from(to.as_ref());
             }
         }
-        let decided = self.decide(&Facts {
-            source: &admitted.source,
-            trunk: admitted.trunk,
-            caller: &admitted.caller,
-            caller_domain: &admitted.caller_domain,
-            caller_display: core.from.display_name.as_ref(),
-            dialed: &dialed,
-            dialed_host: &dialed_host,
-            dialed_domain: dialed_domain.as_deref(),
-            tel: matches!(request.uri, Uri::Tel(_)),
-            unix_ms,
-        });
+        let (context, groups, permitted) = self.caller_policy(&admitted, &dialed);
+        let decided = if !permitted {
+            // RFC 3261 §21.4.4: understood, and refused for this caller.
+            Err(StatusCode::FORBIDDEN)
+        } else {
+            self.decide(&Facts {
+                source: &admitted.source,
+                context,
+                groups,
+                caller: &admitted.caller,
+                caller_domain: &admitted.caller_domain,
+                caller_display: core.from.display_name.as_ref(),
+                dialed: &dialed,
+                dialed_host: &dialed_host,
+                dialed_domain: dialed_domain.as_deref(),
+                tel: matches!(request.uri, Uri::Tel(_)),
+                unix_ms,
+            })
+        };
 
         let id = self.calls.allocate();
         let dest = Destination::back_to(&peer);
@@ -345,6 +358,35 @@ impl Switch {
                 self.next_step(now, unix_ms, call);
             }
             Err(status) => self.reject_call(now, unix_ms, call, status, None),
+        }
+    }
+
+    /// Where a call starts in the dialplan, the caller's groups, and
+    /// whether the caller may call `dialed` (checked as dialed, before the
+    /// dialplan). Trunk calls: the trunk's context, no groups, no limits.
+    /// Users: the directory's context (the user's, else its first group's
+    /// with one) or [`crate::CallPolicy::user_context`]; directory groups
+    /// plus configured ones; the directory's permissions.
+    fn caller_policy<'a>(
+        &'a self,
+        admitted: &Admitted,
+        dialed: &str,
+    ) -> (&'a ContextName, &'a [GroupName], bool) {
+        if let Some(index) = admitted.trunk {
+            return (&self.trunks[index].context, &[], true);
+        }
+        let entry = admitted
+            .account
+            .as_deref()
+            .and_then(|user| self.directory.user(&admitted.caller_domain, user))
+            .or_else(|| self.directory.configured_user(&admitted.caller));
+        match entry {
+            Some(user) => (
+                user.context.as_ref().unwrap_or(&self.user_context),
+                &user.groups,
+                self.directory.permits(user, dialed),
+            ),
+            None => (&self.user_context, &[], true),
         }
     }
 

@@ -11,12 +11,13 @@
 //! [`fork`] runs the B legs (forking, CANCEL, best response), [`trunk`] the
 //! legs through trunks (credentials, failover), [`cancel`] disposes of legs
 //! nobody wants, [`answer`] the 2xx/ACK exchange, [`relay`] requests inside
-//! a dialog, [`media`] the media effects, [`end`] teardown, CDRs and
-//! shutdown.
+//! a dialog, [`media`] the media effects, [`end`] teardown, CDRs, shutdown
+//! and hanging up on request, [`snapshot`] the live view of calls.
 
 pub(crate) mod cdr;
 pub(crate) mod dialog;
 pub(crate) mod plan;
+pub(crate) mod snapshot;
 
 mod answer;
 mod best;
@@ -30,18 +31,21 @@ mod trunk;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use foldhash::fast::FixedState;
-use sb_sip_message::{Aor, ByteStr, CallId, Method, Request, Response, StatusCode, Tag};
+use sb_sip_message::{Aor, ByteStr, Method, Request, Response, StatusCode, Tag};
 use sb_sip_transaction::TxId;
 
+use crate::config::TrunkConfig;
 use crate::timers::{TimerHandle, TimerQueue};
-use cdr::{CallDestination, CallSource, CdrRecord, Disposition};
+use cdr::{CallDestination, CdrRecord, Disposition};
 pub(crate) use dialog::Dialog;
 pub(crate) use media::MediaStep;
 use plan::{Plan, RingLookup, TrunkStep};
+pub use snapshot::{CallSnapshot, LegSnapshot, LegState};
 
 /// Identifies one call in the switch (and in its effects and events).
 /// Numbers are never reused within a process.
@@ -92,27 +96,6 @@ pub enum CallState {
     Ringing,
     /// A device answered (the caller may not have acknowledged yet).
     Answered,
-}
-
-/// A live call, for the API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallSnapshot {
-    /// The call.
-    pub call: CallRef,
-    /// Call-ID of the caller's leg.
-    pub call_id: CallId,
-    /// The caller (user name or number).
-    pub caller: ByteStr,
-    /// The callee after routing (the dialed string before).
-    pub callee: ByteStr,
-    /// Where the call came from.
-    pub source: CallSource,
-    /// Its state.
-    pub state: CallState,
-    /// When the INVITE arrived, Unix ms.
-    pub start_unix_ms: u64,
-    /// When it was answered, Unix ms.
-    pub answer_unix_ms: Option<u64>,
 }
 
 /// What a transaction is to a call.
@@ -180,8 +163,9 @@ pub(crate) enum ForkState {
 pub(crate) enum ForkTarget {
     /// A device of a local user (the user name).
     User(ByteStr),
-    /// A trunk's gateway (its index in the configuration and its name).
-    Trunk { index: usize, name: ByteStr },
+    /// A trunk's gateway, with the trunk's settings as they were when the
+    /// leg started (the trunk may change or go while the call lasts).
+    Trunk(Arc<TrunkConfig>),
 }
 
 impl ForkTarget {
@@ -189,7 +173,7 @@ impl ForkTarget {
     pub(crate) fn destination(&self) -> CallDestination {
         match self {
             ForkTarget::User(user) => CallDestination::User(user.clone()),
-            ForkTarget::Trunk { name, .. } => CallDestination::Trunk(name.clone()),
+            ForkTarget::Trunk(trunk) => CallDestination::Trunk(ByteStr::from(trunk.name.as_str())),
         }
     }
 }
@@ -343,19 +327,6 @@ impl Call {
             None
         }
     }
-
-    pub(crate) fn snapshot(&self) -> CallSnapshot {
-        CallSnapshot {
-            call: self.id,
-            call_id: self.cdr.call_id.clone(),
-            caller: self.cdr.caller.clone(),
-            callee: self.cdr.callee.clone(),
-            source: self.cdr.source.clone(),
-            state: self.state,
-            start_unix_ms: self.cdr.start_unix_ms,
-            answer_unix_ms: self.cdr.answer_unix_ms,
-        }
-    }
 }
 
 /// Every live call and the indexes that find them.
@@ -404,6 +375,15 @@ impl Calls {
                 self.dialogs.remove(dialog.call_id.as_str());
             }
         }
+    }
+
+    /// The call whose caller's leg has Call-ID `call_id`.
+    pub(crate) fn by_caller_call_id(&self, call_id: &str) -> Option<CallRef> {
+        self.dialogs
+            .get(call_id)?
+            .iter()
+            .find(|(_, _, leg)| leg.is_a())
+            .map(|&(_, call, _)| call)
     }
 
     /// The call and leg of the dialog whose Call-ID is `call_id` and whose

@@ -1,7 +1,9 @@
 //! Routing: the facts of a new call go to the dialplan
 //! ([`sb_dialplan::Dialplan::evaluate`]) and the switch runs the decision's
 //! steps in order (the dialplan crate's `decision.rs` says how):
-//! - `Ring`: the users' existence is checked (credential cache, else
+//! - `Ring`: a target that is a directory extension ([`crate::DirectoryUser::extension`])
+//!   in its domain stands for that user (a user of that name comes first);
+//!   the users' existence is checked (credential cache, else
 //!   [`crate::Effect::FetchCredentials`]); unknown users are skipped, and
 //!   a step with nobody left fails with 404; a user without a registered
 //!   device fails with 480. Parallel: every device of every member at once,
@@ -25,8 +27,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sb_dialplan::{
-    CallFacts, CallerId, ContextName, Dialplan, Outcome, RingStrategy, RingTarget, Source, Step,
-    TrunkName, UnixTime, UserName,
+    CallFacts, CallerId, ContextName, Dialplan, GroupName, Outcome, RingStrategy, RingTarget,
+    Source, Step, TrunkName, UnixTime, UserName,
 };
 use sb_sip_message::{Aor, ByteStr, HeaderName, StatusCode};
 
@@ -81,8 +83,10 @@ pub(crate) struct TrunkStep {
 /// What the switch knows about a new call when it routes it.
 pub(crate) struct Facts<'a> {
     pub(crate) source: &'a CallSource,
-    /// The trunk a trunk call came from.
-    pub(crate) trunk: Option<usize>,
+    /// The context the call starts in.
+    pub(crate) context: &'a ContextName,
+    /// The calling user's groups (none for trunk calls).
+    pub(crate) groups: &'a [GroupName],
     pub(crate) caller: &'a str,
     pub(crate) caller_domain: &'a str,
     pub(crate) caller_display: Option<&'a ByteStr>,
@@ -94,14 +98,6 @@ pub(crate) struct Facts<'a> {
     /// The Request-URI is a `tel:` URI.
     pub(crate) tel: bool,
     pub(crate) unix_ms: u64,
-}
-
-/// The dialplan contexts calls start in, built once.
-#[derive(Debug)]
-pub(crate) struct Contexts {
-    pub(crate) user: ContextName,
-    /// One per configured trunk.
-    pub(crate) trunks: Vec<ContextName>,
 }
 
 impl Switch {
@@ -141,24 +137,15 @@ impl Switch {
             });
             return Ok(plan);
         };
-        let context = match facts.trunk {
-            Some(i) => &self.contexts.trunks[i],
-            None => &self.contexts.user,
-        };
         let source = match facts.source {
             CallSource::User(name) => Source::User {
                 name,
-                groups: self
-                    .config
-                    .calls
-                    .user_groups
-                    .get(&name.to_ascii_lowercase())
-                    .map_or(&[], Vec::as_slice),
+                groups: facts.groups,
             },
             CallSource::Trunk(name) => Source::Trunk { name },
         };
         let decision = dialplan.evaluate(&CallFacts {
-            context,
+            context: facts.context,
             from_user: facts.caller,
             from_domain: facts.caller_domain,
             to: facts.dialed,
@@ -287,17 +274,24 @@ impl Switch {
         timeout: Duration,
     ) {
         let mut members = Vec::with_capacity(targets.len());
+        let mut callee: Option<ByteStr> = None;
         for RingTarget::User { user, domain } in targets {
             let domain = match domain {
                 Some(d) => self.domains.served(d).map(ByteStr::from),
                 None => call.plan.domain.clone(),
             };
+            let name = match &domain {
+                // A directory extension stands for its user.
+                Some(domain) => self.directory.ring_target(domain, user.as_str()),
+                None => user.as_str(),
+            };
+            callee.get_or_insert_with(|| ByteStr::from(name));
             if let Some(domain) = domain {
-                members.push(Aor::new(user.as_str(), &domain));
+                members.push(Aor::new(name, &domain));
             }
         }
-        if let Some(RingTarget::User { user, .. }) = targets.first() {
-            call.cdr.callee = ByteStr::from(user.as_str());
+        if let Some(callee) = callee {
+            call.cdr.callee = callee;
         }
         let id = call.id;
         let mut lookup = RingLookup {

@@ -20,6 +20,7 @@ use sb_sip_message::{ByteStr, HeaderName, NameAddr, Params, Response, StatusCode
 use super::fork::{NewLeg, note_failure};
 use super::plan::TrunkStep;
 use super::{Call, CallTimer, ForkState, ForkTarget, LegId};
+use crate::config::TrunkConfig;
 use crate::core::Switch;
 use crate::trunk::{destination, push_escaped_user, push_from_domain, push_gateway};
 
@@ -65,13 +66,9 @@ impl Switch {
                 self.step_over(now, unix_ms, call);
                 return;
             }
-            let index = self
-                .config
-                .trunks
-                .iter()
-                .position(|t| t.name == name.as_str() && t.has_gateway());
+            let trunk = self.outbound_trunk(name.as_str()).cloned();
             call.cdr.destination = super::CallDestination::Trunk(ByteStr::from(name.as_str()));
-            let Some(index) = index else {
+            let Some(trunk) = trunk else {
                 tracing::warn!(call = %call.id, trunk = %name, "trunk not configured for outbound calls");
                 let reason = ByteStr::from_static("Trunk Not Available");
                 note_failure(
@@ -82,7 +79,7 @@ impl Switch {
                 );
                 continue;
             };
-            let leg = self.trunk_leg(&call, index, &number);
+            let leg = Self::trunk_leg(&call, trunk, &number);
             if let Some(t) = call.step_timer.take() {
                 self.calls.timers.cancel(t);
             }
@@ -95,14 +92,13 @@ impl Switch {
         }
     }
 
-    /// The B leg towards trunk `index` for `number`.
-    fn trunk_leg(&self, call: &Call, index: usize, number: &str) -> NewLeg {
-        let trunk = &self.config.trunks[index];
+    /// The B leg towards `trunk` for `number`.
+    fn trunk_leg(call: &Call, trunk: Arc<TrunkConfig>, number: &str) -> NewLeg {
         let mut uri = String::with_capacity(64);
         uri.push_str("sip:");
         push_escaped_user(&mut uri, number);
         uri.push('@');
-        push_gateway(&mut uri, trunk);
+        push_gateway(&mut uri, &trunk);
         let uri = Uri::parse(&ByteStr::from(uri)).expect("an escaped user at an IP address parses");
         let to = NameAddr::new(uri.clone()).to_string();
         let user = match trunk.from_user.as_deref() {
@@ -114,7 +110,7 @@ impl Switch {
         from_uri.push_str("sip:");
         push_escaped_user(&mut from_uri, user);
         from_uri.push('@');
-        push_from_domain(&mut from_uri, trunk);
+        push_from_domain(&mut from_uri, &trunk);
         let from = match Uri::parse(&ByteStr::from(from_uri)) {
             Ok(uri) => NameAddr {
                 display_name: call.plan.display.clone(),
@@ -128,12 +124,9 @@ impl Switch {
             uri,
             to: ByteStr::from(to),
             from: ByteStr::from(from),
-            dest: destination(trunk),
+            dest: destination(&trunk),
             route: None,
-            target: ForkTarget::Trunk {
-                index,
-                name: ByteStr::from(trunk.name.as_str()),
-            },
+            target: ForkTarget::Trunk(trunk),
         }
     }
 
@@ -150,14 +143,14 @@ impl Switch {
         let Some(fork) = call.fork(leg) else {
             return false;
         };
-        let ForkTarget::Trunk { index, .. } = fork.target else {
+        let ForkTarget::Trunk(trunk) = &fork.target else {
             return false;
         };
         if fork.auth_answered || fork.state == ForkState::Done {
             return false;
         }
+        let trunk = Arc::clone(trunk);
         let cnonce = self.new_tag();
-        let trunk = &self.config.trunks[index];
         let (Some(username), Some(password)) = (&trunk.username, &trunk.password) else {
             return false;
         };
@@ -202,7 +195,7 @@ impl Switch {
     pub(crate) fn trunk_leg_failed(call: &mut Call, leg: LegId, status: StatusCode) {
         let is_trunk = call
             .fork(leg)
-            .is_some_and(|f| matches!(f.target, ForkTarget::Trunk { .. }));
+            .is_some_and(|f| matches!(f.target, ForkTarget::Trunk(_)));
         if is_trunk && let Some(step) = &mut call.trunk_step {
             step.failover = fails_over(status);
         }

@@ -1,16 +1,21 @@
 //! SIP trunks towards carriers and gateways: the outbound registrations
-//! ([`registration`]), their timers and events, the live snapshot, and the
-//! addresses requests to a gateway carry. Calls through trunks are legs of
+//! ([`registration`]), their timers and events, the live snapshot, the
+//! addresses requests to a gateway carry, and replacing the set of trunks
+//! at run time ([`reconfigure`]). Calls through trunks are legs of
 //! the B2BUA (`call::trunk`).
 
+mod reconfigure;
 pub(crate) mod registration;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Instant;
 
+use sb_dialplan::ContextName;
 use sb_sip_message::{ByteStr, CallId, Destination, Host, Response, Transport, WriteSip};
 use sb_sip_transaction::TxId;
 
+use crate::acl::trunk_admits;
 use crate::call::dialog::LocalAddr;
 use crate::config::TrunkConfig;
 use crate::core::Switch;
@@ -126,28 +131,81 @@ pub(crate) fn push_escaped_user(out: &mut String, user: &str) {
     }
 }
 
+/// A configured trunk as the switch holds it.
+#[derive(Debug)]
+pub(crate) struct Trunk {
+    /// Never reused, so registration transactions and timers still find
+    /// their trunk (or find none) after the set of trunks changed.
+    pub(crate) id: u64,
+    /// Shared with the call legs that go through the trunk, which keep the
+    /// settings they started with when the trunk changes or goes.
+    pub(crate) config: Arc<TrunkConfig>,
+    /// Dialplan context calls from this trunk start in.
+    pub(crate) context: ContextName,
+    /// Its registration to the gateway, when it registers.
+    pub(crate) registration: Option<Registration>,
+    /// No longer configured: kept only until the gateway has removed its
+    /// registration; invisible otherwise.
+    pub(crate) retired: bool,
+}
+
+impl Trunk {
+    /// Whether this trunk's addresses contain `ip`.
+    pub(crate) fn admits(&self, ip: IpAddr) -> bool {
+        !self.retired && trunk_admits(&self.config, ip)
+    }
+}
+
 impl Switch {
-    /// The registrations of the trunks that ask for one (the rest are
-    /// skipped with a warning when they cannot register).
-    pub(crate) fn build_registrations(&mut self) {
-        for i in 0..self.config.trunks.len() {
-            let trunk = &self.config.trunks[i];
-            if !trunk.register {
-                continue;
-            }
-            if trunk.username.is_none() || !trunk.has_gateway() {
-                tracing::warn!(trunk = %trunk.name, "cannot register: needs a username and a gateway");
-                continue;
-            }
-            let local = LocalAddr::for_destination(&destination(trunk), &self.config.local_ips);
+    /// A trunk for `config`, with its registration when it asks for one (a
+    /// trunk that cannot register is kept with a warning).
+    pub(crate) fn new_trunk(&mut self, config: TrunkConfig) -> Trunk {
+        let id = self.next_trunk_id;
+        self.next_trunk_id += 1;
+        let registration = if !config.register {
+            None
+        } else if config.username.is_none() || !config.has_gateway() {
+            tracing::warn!(trunk = %config.name, "cannot register: needs a username and a gateway");
+            None
+        } else {
+            let local = LocalAddr::for_destination(&destination(&config), &self.config.local_ips);
             let mut call_id = String::with_capacity(32);
             call_id.push_str(self.new_tag().as_str());
             call_id.push_str(self.new_tag().as_str());
             let from_tag = self.new_tag();
-            let trunk = &self.config.trunks[i];
-            let reg = Registration::new(i, trunk, local, CallId::from(call_id), from_tag);
-            self.registrations.push(reg);
+            Some(Registration::new(
+                &config,
+                local,
+                CallId::from(call_id),
+                from_tag,
+            ))
+        };
+        Trunk {
+            id,
+            context: ContextName::from(config.context.as_str()),
+            config: Arc::new(config),
+            registration,
+            retired: false,
         }
+    }
+
+    /// The position of trunk `id` in `self.trunks`.
+    pub(crate) fn trunk_position(&self, id: u64) -> Option<usize> {
+        self.trunks.iter().position(|t| t.id == id)
+    }
+
+    /// The position of the first configured trunk whose addresses contain
+    /// `ip` (valid until the trunks change).
+    pub(crate) fn trunk_of(&self, ip: IpAddr) -> Option<usize> {
+        self.trunks.iter().position(|t| t.admits(ip))
+    }
+
+    /// The configured trunk named `name` that can take outbound calls.
+    pub(crate) fn outbound_trunk(&self, name: &str) -> Option<&Arc<TrunkConfig>> {
+        self.trunks
+            .iter()
+            .find(|t| !t.retired && t.config.name == name && t.config.has_gateway())
+            .map(|t| &t.config)
     }
 
     /// Starts the trunks' registrations: a REGISTER to every gateway the
@@ -160,24 +218,28 @@ impl Switch {
             return;
         }
         self.started = true;
-        for i in 0..self.registrations.len() {
-            self.registrations[i].begin();
-            self.send_register(now, i, false);
+        let ids: Vec<u64> = self
+            .trunks
+            .iter()
+            .filter(|t| t.registration.is_some())
+            .map(|t| t.id)
+            .collect();
+        for id in ids {
+            self.begin_registration(now, id);
         }
     }
 
-    /// The trunks with their registration state.
+    /// The trunks with their registration state, in configured order.
     pub fn trunks(&self) -> Vec<TrunkSnapshot> {
-        self.config
-            .trunks
+        self.trunks
             .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let reg = self.registrations.iter().find(|r| r.trunk == i);
+            .filter(|t| !t.retired)
+            .map(|t| {
+                let reg = t.registration.as_ref();
                 TrunkSnapshot {
-                    name: t.name.clone(),
-                    gateway: t.gateway,
-                    transport: t.transport,
+                    name: t.config.name.clone(),
+                    gateway: t.config.gateway,
+                    transport: t.config.transport,
                     register: reg.is_some(),
                     registered: reg.is_some_and(|r| r.registered),
                     expires: reg.and_then(|r| r.granted),
@@ -187,23 +249,41 @@ impl Switch {
             .collect()
     }
 
-    fn send_register(&mut self, now: Instant, i: usize, unregister: bool) {
+    /// Sends the first REGISTER of a new request chain of trunk `id`.
+    pub(crate) fn begin_registration(&mut self, now: Instant, id: u64) {
+        let Some(pos) = self.trunk_position(id) else {
+            return;
+        };
+        if let Some(reg) = self.trunks[pos].registration.as_mut() {
+            reg.begin();
+            self.send_register(now, id, false);
+        }
+    }
+
+    pub(crate) fn send_register(&mut self, now: Instant, id: u64, unregister: bool) {
+        let Some(pos) = self.trunk_position(id) else {
+            return;
+        };
         let branch = self.tx.new_branch();
         let cnonce = self.new_tag();
-        let reg = &mut self.registrations[i];
-        let trunk = &self.config.trunks[reg.trunk];
+        let trunk = &mut self.trunks[pos];
+        let Some(reg) = trunk.registration.as_mut() else {
+            return;
+        };
         let ua = self.config.server_header.as_deref();
-        let request = reg.request(trunk, &branch, cnonce.as_str(), ua, unregister);
-        match self.tx.send_request(now, request, destination(trunk)) {
+        let request = reg.request(&trunk.config, &branch, cnonce.as_str(), ua, unregister);
+        reg.phase = Phase::Sending { unregister };
+        match self
+            .tx
+            .send_request(now, request, destination(&trunk.config))
+        {
             Ok(tx) => {
-                reg.phase = Phase::Sending { unregister };
                 reg.tx = Some(tx);
-                self.reg_by_tx.insert(tx, i);
+                self.reg_by_tx.insert(tx, id);
             }
             Err(e) => {
-                reg.phase = Phase::Sending { unregister };
                 let outcome = reg.on_failure(&e.to_string());
-                self.registration_outcome(now, i, outcome);
+                self.registration_outcome(now, id, outcome);
             }
         }
     }
@@ -213,73 +293,112 @@ impl Switch {
         self.reg_by_tx.contains_key(&tx)
     }
 
+    /// The registration of trunk `id` and the trunk's settings.
+    fn registration_mut(&mut self, id: u64) -> Option<(&mut Registration, &TrunkConfig)> {
+        let trunk = self.trunks.iter_mut().find(|t| t.id == id)?;
+        Some((trunk.registration.as_mut()?, &trunk.config))
+    }
+
+    /// A trunk's REGISTER transaction ended.
+    pub(crate) fn register_terminated(&mut self, tx: TxId) {
+        if let Some(id) = self.reg_by_tx.remove(&tx)
+            && let Some((reg, _)) = self.registration_mut(id)
+            && reg.tx == Some(tx)
+        {
+            reg.tx = None;
+        }
+    }
+
     /// The gateway's answer to a trunk's REGISTER.
     pub(crate) fn on_register_response(&mut self, now: Instant, tx: TxId, response: &Response) {
-        let Some(&i) = self.reg_by_tx.get(&tx) else {
+        let Some(&id) = self.reg_by_tx.get(&tx) else {
             return;
         };
         if response.status.is_final() {
             self.reg_by_tx.remove(&tx);
-            self.registrations[i].tx = None;
         }
-        let reg = &mut self.registrations[i];
-        let outcome = reg.on_response(&self.config.trunks[reg.trunk], response);
-        self.registration_outcome(now, i, outcome);
+        let Some((reg, trunk)) = self.registration_mut(id) else {
+            return;
+        };
+        if response.status.is_final() {
+            reg.tx = None;
+        }
+        let outcome = reg.on_response(trunk, response);
+        self.registration_outcome(now, id, outcome);
     }
 
     /// A trunk's REGISTER timed out or could not be delivered.
     pub(crate) fn on_register_failure(&mut self, now: Instant, tx: TxId, reason: &str) {
-        let Some(i) = self.reg_by_tx.remove(&tx) else {
+        let Some(id) = self.reg_by_tx.remove(&tx) else {
             return;
         };
-        let reg = &mut self.registrations[i];
+        let Some((reg, _)) = self.registration_mut(id) else {
+            return;
+        };
         reg.tx = None;
         let outcome = reg.on_failure(reason);
-        self.registration_outcome(now, i, outcome);
+        self.registration_outcome(now, id, outcome);
     }
 
-    fn registration_outcome(&mut self, now: Instant, i: usize, outcome: Outcome) {
-        let reg = &mut self.registrations[i];
-        let trunk = ByteStr::from(self.config.trunks[reg.trunk].name.as_str());
+    fn registration_outcome(&mut self, now: Instant, id: u64, outcome: Outcome) {
+        let Some(pos) = self.trunk_position(id) else {
+            return;
+        };
+        let trunk = &mut self.trunks[pos];
+        let retired = trunk.retired;
+        let name = ByteStr::from(trunk.config.name.as_str());
+        let Some(reg) = trunk.registration.as_mut() else {
+            return;
+        };
         match outcome {
             Outcome::Wait => {}
             Outcome::Resend => {
                 let unregister = matches!(reg.phase, Phase::Sending { unregister: true });
-                self.send_register(now, i, unregister);
+                self.send_register(now, id, unregister);
             }
             Outcome::Registered { expires, refresh } => {
-                self.events
-                    .push_back(SwitchEvent::TrunkRegistered { trunk, expires });
-                if self.shutting_down {
+                self.events.push_back(SwitchEvent::TrunkRegistered {
+                    trunk: name,
+                    expires,
+                });
+                if self.shutting_down || retired {
                     reg.begin();
-                    self.send_register(now, i, true);
+                    self.send_register(now, id, true);
                 } else {
                     reg.phase = Phase::Registered;
-                    reg.timer = Some(self.reg_timers.insert(now + refresh, i));
+                    reg.timer = Some(self.reg_timers.insert(now + refresh, id));
                 }
             }
             Outcome::Unregistered => {
                 reg.phase = Phase::Stopped;
                 self.events
-                    .push_back(SwitchEvent::TrunkUnregistered { trunk });
+                    .push_back(SwitchEvent::TrunkUnregistered { trunk: name });
+                if retired {
+                    self.trunks.remove(pos);
+                }
             }
             Outcome::Failed {
                 status,
                 reason,
                 retry,
             } => {
-                tracing::debug!(%trunk, ?status, %reason, "trunk registration failed");
+                tracing::debug!(trunk = %name, ?status, %reason, "trunk registration failed");
                 self.events.push_back(SwitchEvent::TrunkRegistrationFailed {
-                    trunk,
+                    trunk: name,
                     status,
                     reason,
                 });
                 match retry {
-                    Some(retry) if !self.shutting_down => {
+                    Some(retry) if !self.shutting_down && !retired => {
                         reg.phase = Phase::Backoff;
-                        reg.timer = Some(self.reg_timers.insert(now + retry, i));
+                        reg.timer = Some(self.reg_timers.insert(now + retry, id));
                     }
-                    _ => reg.phase = Phase::Stopped,
+                    _ => {
+                        reg.phase = Phase::Stopped;
+                        if retired {
+                            self.trunks.remove(pos);
+                        }
+                    }
                 }
             }
         }
@@ -290,39 +409,53 @@ impl Switch {
         if !self.started && !self.shutting_down {
             self.start(now, 0);
         }
-        while let Some(i) = self.reg_timers.pop_due(now) {
-            let reg = &mut self.registrations[i];
+        while let Some(id) = self.reg_timers.pop_due(now) {
+            let shutting_down = self.shutting_down;
+            let Some((reg, _)) = self.registration_mut(id) else {
+                continue;
+            };
             reg.timer = None;
-            if self.shutting_down || !matches!(reg.phase, Phase::Registered | Phase::Backoff) {
+            if shutting_down || !matches!(reg.phase, Phase::Registered | Phase::Backoff) {
                 continue;
             }
-            reg.begin();
-            self.send_register(now, i, false);
+            self.begin_registration(now, id);
         }
     }
 
     /// Shutdown: every registration the gateway holds is removed (REGISTER
     /// with Expires 0); one in flight is removed once it succeeds.
     pub(crate) fn unregister_trunks(&mut self, now: Instant) {
-        for i in 0..self.registrations.len() {
-            let reg = &mut self.registrations[i];
-            if let Some(t) = reg.timer.take() {
-                self.reg_timers.cancel(t);
-            }
-            match reg.phase {
+        let ids: Vec<u64> = self.trunks.iter().map(|t| t.id).collect();
+        for id in ids {
+            let Some((reg, _)) = self.registration_mut(id) else {
+                continue;
+            };
+            let timer = reg.timer.take();
+            let registered = match reg.phase {
                 Phase::Registered => {
                     reg.begin();
-                    self.send_register(now, i, true);
+                    true
                 }
-                Phase::Sending { .. } => {}
-                Phase::Idle | Phase::Backoff | Phase::Stopped => reg.phase = Phase::Stopped,
+                Phase::Sending { .. } => false,
+                Phase::Idle | Phase::Backoff | Phase::Stopped => {
+                    reg.phase = Phase::Stopped;
+                    false
+                }
+            };
+            if let Some(t) = timer {
+                self.reg_timers.cancel(t);
+            }
+            if registered {
+                self.send_register(now, id, true);
             }
         }
     }
 
     /// Whether a trunk's REGISTER is in flight.
     pub(crate) fn registering(&self) -> bool {
-        self.registrations.iter().any(|r| r.tx.is_some())
+        self.trunks
+            .iter()
+            .any(|t| t.registration.as_ref().is_some_and(|r| r.tx.is_some()))
     }
 }
 

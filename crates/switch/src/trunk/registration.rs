@@ -76,8 +76,6 @@ pub(crate) enum Outcome {
 /// The registration of one trunk.
 #[derive(Debug)]
 pub(crate) struct Registration {
-    /// Index of the trunk in the switch's configuration.
-    pub(crate) trunk: usize,
     call_id: CallId,
     from_tag: Tag,
     cseq: u32,
@@ -107,14 +105,12 @@ pub(crate) struct Registration {
 
 impl Registration {
     pub(crate) fn new(
-        trunk: usize,
         config: &TrunkConfig,
         local: LocalAddr,
         call_id: CallId,
         from_tag: Tag,
     ) -> Registration {
         Registration {
-            trunk,
             call_id,
             from_tag,
             cseq: 0,
@@ -138,6 +134,17 @@ impl Registration {
     pub(crate) fn begin(&mut self) {
         self.answered = 0;
         self.raised = false;
+    }
+
+    /// The trunk's settings changed without changing who registers where
+    /// (gateway, transport, local address, user name, domain): the same
+    /// registration goes on with the new interval and credentials, and its
+    /// failure count starts again.
+    pub(crate) fn reconfigure(&mut self, config: &TrunkConfig) {
+        self.expires = config.register_expires;
+        self.failures = 0;
+        self.last_failure = None;
+        self.begin();
     }
 
     /// The next REGISTER: new CSeq, same Call-ID and From tag (RFC 3261
@@ -381,7 +388,7 @@ mod tests {
             local: None,
         };
         let local = LocalAddr::for_destination(&dest, &["192.0.2.10".parse().unwrap()]);
-        Registration::new(0, &config(), local, CallId::from("reg-1"), Tag::from("ft"))
+        Registration::new(&config(), local, CallId::from("reg-1"), Tag::from("ft"))
     }
 
     fn reply(request: &Request, status: u16, extra: &[(&str, &str)]) -> Response {
