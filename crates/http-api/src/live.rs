@@ -1,0 +1,329 @@
+//! The [`Live`] trait: everything the API needs from the running server that is not in
+//! the store (live registrations and calls, trunk states, dialplan files, metrics), and
+//! the value types it exchanges. The server implements it; tests use a fake.
+//!
+//! Times are unix milliseconds (`*_unix_ms` fields) and durations milliseconds
+//! (`*_ms`); they are serialized the way the API shows them (RFC 3339 strings, seconds).
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::time::{ser_opt_time, ser_secs, ser_time};
+
+/// Live state and dialplan files, provided by the server.
+///
+/// Every method is called from request handlers on the tokio runtime; none may block.
+pub trait Live: Send + Sync + 'static {
+    /// Every current registration binding.
+    fn registrations(&self) -> impl Future<Output = Vec<Registration>> + Send;
+    /// Removes one binding (`aor` as in [`Registration::aor`]); `false` when there was none.
+    fn remove_binding(&self, aor: &str, binding_id: &str) -> impl Future<Output = bool> + Send;
+    /// Every call in progress.
+    fn calls(&self) -> impl Future<Output = Vec<LiveCall>> + Send;
+    /// Hangs a call up (`call_id` = [`LiveCall::id`]); `false` when there is no such call.
+    fn hang_up(&self, call_id: &str) -> impl Future<Output = bool> + Send;
+    /// Every trunk's registration state: the API's trunks and the configuration file's.
+    fn trunk_states(&self) -> impl Future<Output = Vec<TrunkState>> + Send;
+    /// Users or groups changed (push the directory, forget cached credentials) — effective
+    /// at once.
+    fn users_changed(&self) -> impl Future<Output = ()> + Send;
+    /// ACLs or trunks changed: re-read and apply. `Err` = the new set cannot be applied
+    /// (e.g. a gateway host that does not resolve): the message is for the client; the
+    /// API then rolls its store change back.
+    fn trunks_changed(&self) -> impl Future<Output = Result<(), String>> + Send;
+    /// Every dialplan file.
+    fn dialplans(&self) -> impl Future<Output = Result<Vec<DialplanFile>, ApiError>> + Send;
+    /// One dialplan file (`not_found` when there is none).
+    fn dialplan(&self, name: &str) -> impl Future<Output = Result<DialplanFile, ApiError>> + Send;
+    /// Validates the whole plan with `name` replaced by `content`; unless `dry_run`, writes
+    /// the file atomically, records a version (`author`) and makes it the running plan.
+    fn save_dialplan(
+        &self,
+        name: &str,
+        content: &str,
+        author: &str,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<DialplanSaved, DialplanRejected>> + Send;
+    /// Deletes a dialplan file, unless what remains does not compile.
+    fn delete_dialplan(
+        &self,
+        name: &str,
+        author: &str,
+    ) -> impl Future<Output = Result<(), DialplanRejected>> + Send;
+    /// Routes a call through the running plan without placing it.
+    fn test_route(
+        &self,
+        query: RouteTest,
+    ) -> impl Future<Output = Result<RouteTestResult, ApiError>> + Send;
+    /// Current counters and gauges for `/metrics`.
+    fn metrics(&self) -> impl Future<Output = MetricsSnapshot> + Send;
+    /// Whether the server can serve (`/healthz`).
+    fn health(&self) -> impl Future<Output = Health> + Send;
+    /// The domain of user names given without one.
+    fn default_domain(&self) -> String;
+}
+
+/// One registration binding (JSON: `{"aor","user","domain","binding_id","contact",
+/// "transport","source","user_agent","expires_in","expires_at"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registration {
+    /// Address of record, e.g. `sip:alice@example.com`.
+    pub aor: String,
+    /// The user part of the AOR.
+    pub user: String,
+    /// The domain of the AOR.
+    pub domain: String,
+    /// Identity of the binding within the AOR (what `remove_binding` takes).
+    pub binding_id: String,
+    /// The registered Contact URI.
+    pub contact: String,
+    /// Transport the REGISTER came over (`udp`, `tcp`, `tls`, `ws`, `wss`).
+    pub transport: String,
+    /// Source address and port of the REGISTER, e.g. `192.0.2.10:5060`.
+    pub source: String,
+    /// The User-Agent header, if any.
+    pub user_agent: Option<String>,
+    /// Seconds until the binding expires.
+    pub expires_in: u32,
+    /// When it expires.
+    #[serde(rename = "expires_at", serialize_with = "ser_time")]
+    pub expires_at_unix_ms: i64,
+}
+
+/// A call in progress (JSON: `{"id","caller","callee","state","started_at","answered_at",
+/// "duration","legs"}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveCall {
+    /// Call-ID of the caller's leg (what `hang_up` takes).
+    pub id: String,
+    /// Who called.
+    pub caller: String,
+    /// Who is called.
+    pub callee: String,
+    /// Call state, e.g. `ringing`, `answered`.
+    pub state: String,
+    /// When the call arrived.
+    #[serde(rename = "started_at", serialize_with = "ser_time")]
+    pub started_at_unix_ms: i64,
+    /// When it was answered, if it was.
+    #[serde(rename = "answered_at", serialize_with = "ser_opt_time")]
+    pub answered_at_unix_ms: Option<i64>,
+    /// Time since it arrived (JSON: seconds).
+    #[serde(rename = "duration", serialize_with = "ser_secs")]
+    pub duration_ms: u64,
+    /// Its legs.
+    pub legs: Vec<LiveLeg>,
+}
+
+/// One leg of a call (JSON: `{"role","peer","transport","state","codec"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LiveLeg {
+    /// `caller` or `callee`.
+    pub role: String,
+    /// The far end's address.
+    pub peer: String,
+    /// Signalling transport.
+    pub transport: String,
+    /// Leg state.
+    pub state: String,
+    /// Negotiated audio codec, once known.
+    pub codec: Option<String>,
+}
+
+/// Where a trunk is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrunkSource {
+    /// Created through the API (stored in the database).
+    Api,
+    /// From the configuration file (read-only through the API).
+    Config,
+}
+
+/// A trunk's outbound registration state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrunkRegistration {
+    /// Registered with the gateway.
+    Registered,
+    /// A REGISTER is in progress.
+    Registering,
+    /// The last attempt failed (see the detail).
+    Failed,
+    /// Meant to register, currently not registered.
+    Unregistered,
+    /// The trunk does not register.
+    NotRegistering,
+}
+
+/// A trunk's settings as the API shows them (never the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrunkSettings {
+    /// `host:port` of the gateway, for outbound calls and registration.
+    pub gateway: Option<String>,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    /// Source prefixes whose INVITEs come from this trunk.
+    pub addresses: Vec<String>,
+    /// Name of an ACL of further source prefixes.
+    pub acl: Option<String>,
+    /// Dialplan context of inbound calls.
+    pub context: String,
+    /// Digest user name toward the gateway.
+    pub username: Option<String>,
+    /// Whether a password is stored.
+    pub password_set: bool,
+    /// Whether the trunk registers with the gateway.
+    pub register: bool,
+    /// Requested registration lifetime, seconds.
+    pub register_expires: u32,
+    /// User part of outbound From.
+    pub from_user: Option<String>,
+    /// Host part of outbound From.
+    pub from_domain: Option<String>,
+    /// Whether the trunk is in use.
+    pub enabled: bool,
+}
+
+/// What the server knows about one trunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkState {
+    /// Trunk name.
+    pub name: String,
+    /// Where it is defined.
+    pub source: TrunkSource,
+    /// Registration state.
+    pub registration: TrunkRegistration,
+    /// Why it failed, or other detail.
+    pub detail: Option<String>,
+    /// Seconds until the registration expires, when registered.
+    pub expires_in: Option<u32>,
+    /// The settings of a configuration-file trunk (`None` for API trunks, whose settings
+    /// the API reads from the store).
+    pub config: Option<TrunkSettings>,
+}
+
+/// A dialplan file (JSON: `{"name","content","version","updated_at"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DialplanFile {
+    /// File name without directory (e.g. `default.toml`'s name as the server names it).
+    pub name: String,
+    /// The text.
+    pub content: String,
+    /// Latest recorded version (0 when the file has no recorded history).
+    pub version: i64,
+    /// Last change.
+    #[serde(rename = "updated_at", serialize_with = "ser_time")]
+    pub updated_at_unix_ms: i64,
+}
+
+/// The result of a dialplan save (JSON: `{"name","version","applied"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DialplanSaved {
+    /// The file's name.
+    pub name: String,
+    /// The version recorded (the current one on a dry run).
+    pub version: i64,
+    /// Whether it was written and is now running (`false` on a dry run).
+    pub applied: bool,
+}
+
+/// A dialplan change that does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DialplanRejected {
+    /// What the compiler reported.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One compiler diagnostic (JSON: `{"file","line","column","message"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The file it is in.
+    pub file: String,
+    /// 1-based line (0 when not about a line).
+    pub line: u32,
+    /// 1-based column (0 when not about a column).
+    pub column: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A route test: how would a call from `from` to `to` be routed now?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTest {
+    /// Calling user or number.
+    pub from: String,
+    /// Dialed number.
+    pub to: String,
+    /// `user:NAME` or `trunk:NAME` (the CLI's syntax); `None` = from a local user.
+    pub source: Option<String>,
+    /// Evaluate as of this instant (time rules); `None` = now.
+    pub at_unix_ms: Option<i64>,
+    /// Start in this context instead of the source's.
+    pub context: Option<String>,
+}
+
+/// How a route test came out (JSON: `{"outcome","explanation"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteTestResult {
+    /// One line: the decision (e.g. `ring user bob`, `reject 404`).
+    pub outcome: String,
+    /// The evaluation trace, as the CLI prints it.
+    pub explanation: String,
+}
+
+/// Counters and gauges of the running server, rendered by `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetricsSnapshot {
+    /// Registration bindings (gauge).
+    pub registrations: u64,
+    /// AORs with at least one binding (gauge).
+    pub registered_aors: u64,
+    /// Calls in progress (gauge).
+    pub active_calls: u64,
+    /// Calls ended answered (counter).
+    pub calls_answered: u64,
+    /// Calls ended failed, busy or unanswered (counter).
+    pub calls_failed: u64,
+    /// Calls cancelled by the caller (counter).
+    pub calls_cancelled: u64,
+    /// Calls started in the last complete second (gauge).
+    pub calls_per_second: u64,
+    /// SIP requests received (counter).
+    pub sip_requests: u64,
+    /// SIP responses sent, by status code (counter per code).
+    pub sip_responses: Vec<(u16, u64)>,
+    /// Failed digest authentications (counter).
+    pub auth_failures: u64,
+    /// SIP transactions in progress (gauge).
+    pub transactions: u64,
+    /// Unparseable SIP messages received (counter).
+    pub malformed: u64,
+    /// Per trunk: registered or not (gauge, 1/0).
+    pub trunk_registered: Vec<(String, bool)>,
+    /// Call records that could not be written (counter).
+    pub cdr_write_failures: u64,
+}
+
+/// The server's health for `/healthz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// Whether every check passed (200) or not (503).
+    pub ok: bool,
+    /// The individual checks.
+    pub checks: Vec<HealthCheck>,
+}
+
+/// One health check (JSON: `{"name","ok","detail"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthCheck {
+    /// What was checked, e.g. `database`, `sip`.
+    pub name: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// Why not, or other detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
