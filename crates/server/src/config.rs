@@ -11,7 +11,9 @@ use sb_sip_message::Transport;
 use serde::{Deserialize, Deserializer};
 
 mod calls;
+mod http;
 pub use calls::{CallsConfig, DialplanConfig, TransportName, TrunkConfig};
+pub use http::HttpConfig;
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,8 @@ pub struct Config {
     pub trunks: Vec<TrunkConfig>,
     /// User groups for dialplan conditions: group name → user names.
     pub groups: std::collections::BTreeMap<String, Vec<String>>,
+    /// The HTTP API and web console.
+    pub http: HttpConfig,
 }
 
 /// `[sip]`
@@ -431,6 +435,9 @@ impl Config {
                 ));
             }
         }
+        self.http
+            .check()
+            .map_err(|(key, message)| invalid(key, message))?;
         let mut names = std::collections::HashSet::new();
         for t in &self.trunks {
             t.check().map_err(|(key, message)| invalid(key, message))?;

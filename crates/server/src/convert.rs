@@ -136,24 +136,38 @@ pub(crate) fn switch_config(
     }
 }
 
-/// The switch's trunks from the configuration: gateways resolved (host names
-/// looked up once, at start-up) and the local listener each trunk's requests
-/// leave from (a bound listener of its transport and address family, one with
-/// a specific address first).
+/// The switch's trunks from their definitions (the configuration file's and
+/// the database's): gateways resolved (host names looked up whenever the set
+/// is applied), inbound address blocks completed with their ACL's, and the
+/// local listener each trunk's requests leave from (a bound listener of its
+/// transport and address family, one with a specific address first).
 pub(crate) async fn trunks(
-    config: &Config,
+    defs: &[crate::config::TrunkConfig],
+    acls: &std::collections::HashMap<String, Vec<sb_switch::IpPrefix>>,
     bound: &[(Transport, SocketAddr)],
 ) -> anyhow::Result<Vec<TrunkConfig>> {
-    let mut out = Vec::with_capacity(config.trunks.len());
-    for t in &config.trunks {
-        let (host, port) = t
-            .gateway_host_port()
-            .map_err(|m| anyhow::anyhow!("trunk `{}`: {m}", t.name))?;
-        let gateway = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .with_context(|| format!("trunk `{}`: cannot resolve gateway `{host}`", t.name))?
-            .next()
-            .with_context(|| format!("trunk `{}`: gateway `{host}` has no address", t.name))?;
+    let mut out = Vec::with_capacity(defs.len());
+    for t in defs {
+        let gateway = if t.gateway.is_empty() {
+            // Inbound only.
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            let (host, port) = t
+                .gateway_host_port()
+                .map_err(|m| anyhow::anyhow!("trunk `{}`: {m}", t.name))?;
+            tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .with_context(|| format!("trunk `{}`: cannot resolve gateway `{host}`", t.name))?
+                .next()
+                .with_context(|| format!("trunk `{}`: gateway `{host}` has no address", t.name))?
+        };
+        let mut addresses = t.inbound_blocks();
+        if let Some(acl) = &t.acl {
+            let blocks = acls
+                .get(acl)
+                .with_context(|| format!("trunk `{}`: no ACL named `{acl}`", t.name))?;
+            addresses.extend(blocks.iter().copied());
+        }
         let transport = t.transport.0;
         let candidates = || {
             bound
@@ -166,7 +180,7 @@ pub(crate) async fn trunks(
             .or_else(|| candidates().next());
         out.push(TrunkConfig {
             name: t.name.clone(),
-            addresses: t.inbound_blocks(),
+            addresses,
             context: t.context.clone(),
             gateway,
             transport,

@@ -16,10 +16,8 @@ use sb_dialplan::{
     CallFacts, CompileOptions, ContextName, Diagnostic, Dialplan, GroupName, Severity, Source,
     SourceFile, TrunkName, UnixTime,
 };
-use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::sip::Control;
 
 /// How often the directory is checked for changed files.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -200,6 +198,24 @@ pub struct RouteQuestion {
 /// would make, as text for the operator.
 pub fn explain_route(config: &Config, q: &RouteQuestion) -> anyhow::Result<String> {
     let loaded = load_configured(config)?;
+    explain_with(
+        &loaded.plan,
+        config,
+        &config.trunks,
+        &config.user_groups(),
+        q,
+    )
+}
+
+/// Answers a [`RouteQuestion`] with `plan`, these trunks and these groups
+/// (lower-case user name → group names).
+pub(crate) fn explain_with(
+    plan: &Dialplan,
+    config: &Config,
+    trunks: &[crate::config::TrunkConfig],
+    user_groups: &std::collections::BTreeMap<String, Vec<String>>,
+    q: &RouteQuestion,
+) -> anyhow::Result<String> {
     let default_domain = config
         .sip
         .domains
@@ -214,9 +230,9 @@ pub fn explain_route(config: &Config, q: &RouteQuestion) -> anyhow::Result<Strin
         .unwrap_or_else(|| format!("user:{from_user}"));
     let mut source = Source::parse(&source_text).map_err(|e| anyhow::anyhow!("--source: {e}"))?;
     let groups: Vec<GroupName> = match &source {
-        Source::User { name, .. } => config
-            .user_groups()
-            .remove(&name.to_ascii_lowercase())
+        Source::User { name, .. } => user_groups
+            .get(&name.to_ascii_lowercase())
+            .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
             .map(|g| GroupName::from(g.as_str()))
@@ -228,8 +244,7 @@ pub fn explain_route(config: &Config, q: &RouteQuestion) -> anyhow::Result<Strin
     }
     let start = match (&q.context, &source) {
         (Some(c), _) => c.clone(),
-        (None, Source::Trunk { name }) => config
-            .trunks
+        (None, Source::Trunk { name }) => trunks
             .iter()
             .find(|t| t.name == *name)
             .map(|t| t.context.clone())
@@ -252,7 +267,7 @@ pub fn explain_route(config: &Config, q: &RouteQuestion) -> anyhow::Result<Strin
         source,
         at,
     };
-    Ok(loaded.plan.evaluate(&facts).to_string())
+    Ok(plan.evaluate(&facts).to_string())
 }
 
 /// Name of the built-in plan in diagnostics and `switchboard check` output.
@@ -263,7 +278,7 @@ pub const BUILT_IN: &str = "<built-in>/default.toml";
 fn built_in(trunks: &[String]) -> Result<LoadedDialplan, DialplanLoadError> {
     let sources = [SourceFile {
         name: BUILT_IN.to_owned(),
-        text: include_str!("../../../dialplans/default.toml").to_owned(),
+        text: BUILT_IN_TEXT.to_owned(),
     }];
     let options = CompileOptions {
         trunks: trunks.iter().map(|t| TrunkName::from(t.as_str())).collect(),
@@ -284,16 +299,24 @@ pub(crate) fn log_warnings(plan: &Dialplan) {
     }
 }
 
-/// Watches `dir`: when the files change (checked every second) or SIGHUP
-/// arrives, compiles them again and hands a good plan to the switch task; a
-/// bad one is logged and the running plan stays. Returns when the switch
-/// task has stopped.
-pub(crate) async fn watch(
-    dir: PathBuf,
-    trunks: Vec<String>,
-    mut last: Fingerprint,
-    control: mpsc::Sender<Control>,
-) {
+/// The shipped `dialplans/default.toml`, built into the binary.
+pub(crate) const BUILT_IN_TEXT: &str = include_str!("../../../dialplans/default.toml");
+
+/// Logs a refused plan's problems.
+pub(crate) fn log_diagnostics(diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        match d.severity {
+            Severity::Error => tracing::error!("dialplan: {d}"),
+            Severity::Warning => tracing::warn!("dialplan: {d}"),
+        }
+    }
+}
+
+/// Watches the dialplan directory: when the files change (checked every
+/// second) or SIGHUP arrives, compiles them again and hands a good plan to
+/// the switch task; a bad one is logged and the running plan stays. Returns
+/// when the switch task has stopped.
+pub(crate) async fn watch(files: Arc<crate::dialplan_edit::DialplanFiles>) {
     let mut hangup = signal_hangup();
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -302,41 +325,8 @@ pub(crate) async fn watch(
             _ = tick.tick() => false,
             () = next_hangup(&mut hangup) => true,
         };
-        let now = match fingerprint(&dir) {
-            Ok(now) => now,
-            Err(e) => {
-                tracing::error!("dialplan reload: {e}; keeping the running dialplan");
-                continue;
-            }
-        };
-        if now == last && (!forced || now.is_empty()) {
-            // Unchanged; SIGHUP with no files keeps the built-in plan.
-            continue;
-        }
-        last = now;
-        match load(&dir, &trunks) {
-            Ok(loaded) => {
-                log_warnings(&loaded.plan);
-                last = loaded.fingerprint;
-                tracing::info!(
-                    files = loaded.files.len(),
-                    rules = loaded.plan.rule_count(),
-                    "dialplan reloaded"
-                );
-                if control.send(Control::Dialplan(loaded.plan)).await.is_err() {
-                    return;
-                }
-            }
-            Err(DialplanLoadError::Invalid { diagnostics }) => {
-                for d in &diagnostics {
-                    match d.severity {
-                        Severity::Error => tracing::error!("dialplan: {d}"),
-                        Severity::Warning => tracing::warn!("dialplan: {d}"),
-                    }
-                }
-                tracing::error!("dialplan not reloaded; keeping the running dialplan");
-            }
-            Err(e) => tracing::error!("dialplan reload: {e}; keeping the running dialplan"),
+        if !files.reload_if_changed(forced).await {
+            return;
         }
     }
 }

@@ -23,13 +23,18 @@
 //! # }
 //! ```
 
+pub mod admins;
 mod cdrs;
 pub mod config;
 mod convert;
+mod dialplan_edit;
 pub mod dialplans;
 mod effects;
+mod http;
 mod inbound;
 mod local_ips;
+mod policy;
+mod route_test;
 mod sip;
 pub mod users;
 
@@ -93,6 +98,7 @@ pub struct Server {
     cdr_writer: JoinHandle<()>,
     jobs: Vec<JoinHandle<()>>,
     store: Store,
+    http: Option<http::HttpServer>,
 }
 
 impl Server {
@@ -124,10 +130,34 @@ impl Server {
         )
         .await
         .context("cannot open the SIP listeners")?;
+        let bound = transports.local_addrs();
         // Messages wait in the queue until the switch task runs; the switch
         // needs the bound addresses (trunk requests leave from a listener).
         let local_ips = local_ips::for_listeners(&config.sip.listen);
-        let trunks = convert::trunks(&config, &transports.local_addrs()).await?;
+        let trunk_defs = policy::trunk_definitions(&config, &store).await?;
+        let acls = policy::acl_blocks(&store).await?;
+        let trunks = convert::trunks(&trunk_defs, &acls, &bound).await?;
+        let (control_tx, control_rx) = mpsc::channel(64);
+        // The database's trunks may be named by the dialplan too: compile
+        // again with every trunk.
+        let files = dialplan_edit::DialplanFiles::new(
+            config.dialplan.dir.clone(),
+            store.clone(),
+            control_tx.clone(),
+            policy::requirements(&config, &trunk_defs),
+            dialplan.fingerprint,
+        );
+        let plan = files.current().await.map_err(|e| match e {
+            dialplan_edit::EditError::Invalid(problems) => anyhow::anyhow!(
+                "dialplan not usable with the database's trunks:\n{}",
+                problems
+                    .iter()
+                    .map(|p| format!("{}:{}:{}: {}", p.file, p.line, p.column, p.message))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+            other => anyhow::anyhow!("dialplan not usable: {other:?}"),
+        })?;
         let mut switch = Switch::new(convert::switch_config(
             &config,
             local_ips,
@@ -136,7 +166,10 @@ impl Server {
             rng.random(),
         ));
 
-        switch.set_dialplan(dialplan.plan.clone());
+        switch.set_dialplan(plan);
+        switch
+            .set_directory(policy::load_directory(&store).await?)
+            .map_err(|e| anyhow::anyhow!("a user's call permissions cannot be used: {e}"))?;
 
         let domains = store
             .list_domains()
@@ -159,7 +192,6 @@ impl Server {
 
         let (results_tx, results_rx) = mpsc::channel(1_024);
         let (wb_tx, wb_rx) = mpsc::unbounded_channel();
-        let (control_tx, control_rx) = mpsc::channel(16);
         let write_behind = tokio::spawn(effects::write_behind(
             store.clone(),
             wb_rx,
@@ -179,17 +211,26 @@ impl Server {
             }
             .run(),
         );
+        files.record_disk_versions().await;
+        let config = Arc::new(config);
+        let live = Arc::new(http::ServerLive::new(
+            config.clone(),
+            store.clone(),
+            control_tx.clone(),
+            files.clone(),
+            bound.clone(),
+        ));
         let jobs = vec![
-            tokio::spawn(watch_users(store.clone(), control_tx.clone())),
+            tokio::spawn(watch_changes(live.clone())),
             tokio::spawn(purge_expired(store.clone())),
-            tokio::spawn(dialplans::watch(
-                config.dialplan.dir.clone(),
-                dialplans::trunk_names(&config),
-                dialplan.fingerprint,
-                control_tx.clone(),
-            )),
+            tokio::spawn(dialplans::watch(files)),
         ];
-        for (t, a) in transports.local_addrs() {
+        let http = if config.http.enabled {
+            Some(http::HttpServer::start(&config, store.clone(), live).await?)
+        } else {
+            None
+        };
+        for (t, a) in &bound {
             tracing::info!(transport = %t, address = %a, "SIP listening");
         }
         Ok(Server {
@@ -200,7 +241,13 @@ impl Server {
             cdr_writer,
             jobs,
             store,
+            http,
         })
+    }
+
+    /// The HTTP API's and web console's URL, when served.
+    pub fn http_url(&self) -> Option<String> {
+        self.http.as_ref().map(|h| h.url.clone())
     }
 
     /// The bound SIP listeners (actual ports when 0 was configured).
@@ -214,6 +261,9 @@ impl Server {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         for job in &self.jobs {
             job.abort();
+        }
+        if let Some(http) = self.http {
+            http.stop().await;
         }
         let (ended_tx, ended_rx) = oneshot::channel();
         let end = sip::EndCalls {
@@ -277,36 +327,53 @@ fn transport_config(config: &Config) -> TransportConfig {
     }
 }
 
-/// Notices users changed by another process (the CLI, another node) within a
-/// second: one cheap query of the change counter, never on the SIP path.
-async fn watch_users(store: Store, control: mpsc::Sender<Control>) {
-    let mut last = store.users_generation().await.ok();
+/// Notices users, groups, ACLs and trunks changed by another process (the
+/// CLI, another node) within a second: one cheap query of each change
+/// counter, never on the SIP path. Changes made through this server's API
+/// are applied by the API at once; seeing them here again is harmless.
+async fn watch_changes(live: Arc<http::ServerLive>) {
+    let store = &live.store;
+    let mut users = store.users_generation().await.ok();
+    let mut config = store.config_generation().await.ok();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let current = match store.users_generation().await {
-            Ok(g) => Some(g),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the users change counter");
-                continue;
-            }
-        };
-        if current == last {
-            continue;
-        }
-        last = current;
-        match store.list_domains().await {
-            Ok(domains) => {
-                if control
-                    .send(Control::UsersChanged { domains })
-                    .await
-                    .is_err()
-                {
-                    return;
+        match store.users_generation().await {
+            Ok(g) if Some(g) != users => {
+                users = Some(g);
+                if let Err(e) = policy::push_directory(store, &live.control).await {
+                    tracing::warn!(error = %e, "cannot apply user changes");
+                } else {
+                    tracing::debug!("user changes applied");
                 }
-                tracing::debug!("user changes noticed");
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read user domains"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the users change counter"),
+        }
+        match store.config_generation().await {
+            Ok(g) if Some(g) != config => {
+                config = Some(g);
+                // Groups are part of the directory.
+                if let Err(e) = policy::push_directory(store, &live.control).await {
+                    tracing::warn!(error = %e, "cannot apply group changes");
+                }
+                if let Err(e) = policy::apply_trunks(
+                    &live.config,
+                    store,
+                    &live.bound,
+                    &live.dialplan,
+                    &live.control,
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "cannot apply trunk changes");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the configuration change counter"),
+        }
+        if live.control.is_closed() {
+            return;
         }
     }
 }

@@ -4,8 +4,12 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use sb_sip_message::{Aor, Transport};
 use sb_sip_transport::Transports;
-use sb_switch::{EffectResult, EffectToken, Switch, SwitchEvent};
+use sb_switch::{
+    BindingId, CallSnapshot, EffectResult, EffectToken, Switch, SwitchEvent, SwitchStats,
+    TrunkConfig, TrunkSnapshot, UserDirectory,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::effects::EffectExecutor;
@@ -14,9 +18,6 @@ use crate::inbound::SwitchInput;
 /// Requests from the rest of the server to the switch task.
 #[derive(Debug)]
 pub(crate) enum Control {
-    /// Users changed in the database: reload served domains, forget cached
-    /// credentials.
-    UsersChanged { domains: Vec<String> },
     /// A new dialplan compiled; calls routed from now on use it.
     Dialplan(std::sync::Arc<sb_dialplan::Dialplan>),
     /// End every live call (BYE/CANCEL on their legs, call records written)
@@ -25,6 +26,54 @@ pub(crate) enum Control {
     EndCalls(EndCalls),
     /// Stop after draining; the switch is handed back.
     Stop(oneshot::Sender<Switch>),
+    /// A question or command from the HTTP API.
+    Api(ApiRequest),
+}
+
+/// What the HTTP API asks of the switch task; each carries where to answer.
+#[derive(Debug)]
+pub(crate) enum ApiRequest {
+    /// The registrations, optionally of one user name (any domain).
+    Registrations(Option<String>, oneshot::Sender<Vec<RegistrationView>>),
+    /// Remove one binding of an address of record.
+    RemoveBinding(Aor, BindingId, oneshot::Sender<bool>),
+    /// The live calls.
+    Calls(oneshot::Sender<Vec<CallSnapshot>>),
+    /// Hang up the call with this Call-ID (of the caller's leg).
+    HangUp(String, oneshot::Sender<bool>),
+    /// The trunks and their registration state.
+    Trunks(oneshot::Sender<Vec<TrunkSnapshot>>),
+    /// Counters for `/metrics`.
+    Stats(oneshot::Sender<StatsView>),
+    /// Users or groups changed: the new directory and domains.
+    Directory {
+        directory: UserDirectory,
+        domains: Vec<String>,
+        done: oneshot::Sender<Result<(), String>>,
+    },
+    /// The trunk set changed.
+    SetTrunks(Vec<TrunkConfig>, oneshot::Sender<()>),
+}
+
+/// One binding as the API shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct RegistrationView {
+    pub(crate) aor: String,
+    pub(crate) binding_id: String,
+    pub(crate) contact: String,
+    pub(crate) transport: Transport,
+    pub(crate) source: std::net::SocketAddr,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) expires_in: u32,
+    pub(crate) expires_unix_ms: u64,
+}
+
+/// The switch's and the transactions' counters at one moment.
+#[derive(Debug, Clone)]
+pub(crate) struct StatsView {
+    pub(crate) switch: SwitchStats,
+    pub(crate) responses: Vec<(u16, u64)>,
+    pub(crate) transactions: u64,
 }
 
 /// A request to end every call before shutting down.
@@ -78,15 +127,12 @@ impl SwitchTask {
             tokio::select! {
                 biased;
                 control = self.control.recv() => match control {
-                    Some(Control::UsersChanged { domains }) => {
-                        self.switch.set_user_domains(domains);
-                        self.switch.invalidate_credentials();
-                    }
                     Some(Control::Dialplan(plan)) => self.switch.set_dialplan(plan),
                     Some(Control::EndCalls(end)) => {
                         self.switch.shutdown(Instant::now(), unix_ms());
                         self.ending = Some(end);
                     }
+                    Some(Control::Api(request)) => self.answer(request),
                     Some(Control::Stop(done)) => {
                         self.flush();
                         let _ = done.send(self.switch);
@@ -143,6 +189,72 @@ impl SwitchTask {
                 let _ = end.done.send(());
             }
         }
+    }
+
+    /// Answers the HTTP API (a receiver that went away is no error).
+    fn answer(&mut self, request: ApiRequest) {
+        let now = Instant::now();
+        match request {
+            ApiRequest::Registrations(user, reply) => {
+                let views = self
+                    .switch
+                    .location()
+                    .iter()
+                    .filter(|(aor, _)| {
+                        user.as_deref()
+                            .is_none_or(|u| aor.user().eq_ignore_ascii_case(u))
+                    })
+                    .map(|(aor, b)| RegistrationView {
+                        aor: aor.to_string(),
+                        binding_id: b.id.to_string(),
+                        contact: b.contact.to_string(),
+                        transport: b.peer.transport,
+                        source: b.peer.remote,
+                        user_agent: b.user_agent.as_ref().map(ToString::to_string),
+                        expires_in: b.remaining_secs(now),
+                        expires_unix_ms: b.expires_unix_ms,
+                    })
+                    .collect();
+                let _ = reply.send(views);
+            }
+            ApiRequest::RemoveBinding(aor, id, reply) => {
+                let _ = reply.send(self.switch.remove_binding(now, &aor, &id));
+            }
+            ApiRequest::Calls(reply) => {
+                let _ = reply.send(self.switch.calls().collect());
+            }
+            ApiRequest::HangUp(call_id, reply) => {
+                let _ = reply.send(self.switch.hang_up(now, unix_ms(), &call_id));
+            }
+            ApiRequest::Trunks(reply) => {
+                let _ = reply.send(self.switch.trunks());
+            }
+            ApiRequest::Stats(reply) => {
+                let _ = reply.send(StatsView {
+                    switch: self.switch.stats().clone(),
+                    responses: self.switch.stats().responses_sent().collect(),
+                    transactions: self.switch.transaction_stats().live() as u64,
+                });
+            }
+            ApiRequest::Directory {
+                directory,
+                domains,
+                done,
+            } => {
+                let result = self
+                    .switch
+                    .set_directory(directory)
+                    .map_err(|e| e.to_string());
+                self.switch.set_user_domains(domains);
+                self.switch.invalidate_credentials();
+                let _ = done.send(result);
+            }
+            ApiRequest::SetTrunks(trunks, done) => {
+                self.switch.set_trunks(now, unix_ms(), trunks);
+                let _ = done.send(());
+            }
+        }
+        self.flush();
     }
 
     fn handle(&mut self, input: SwitchInput) {

@@ -3,8 +3,7 @@
 //! (realm = the user's domain). Nothing stores or logs them.
 
 use anyhow::{Context, bail};
-use sb_sip_auth::{Algorithm, compute_ha1};
-use sb_store::{Ha1Md5, Ha1Sha256, ListUsers, NewUser, Store, StoreError};
+use sb_store::{ListUsers, NewUser, Store, StoreError};
 
 use crate::Config;
 
@@ -52,6 +51,11 @@ impl UserAdmin {
             ha1_md5,
             ha1_sha256,
             enabled: true,
+            extension: None,
+            context: None,
+            groups: Vec::new(),
+            call_allow: Vec::new(),
+            call_deny: Vec::new(),
         };
         match self.store.create_user(&new).await {
             Ok(_) => Ok(()),
@@ -97,6 +101,7 @@ impl UserAdmin {
                 .list_users(&ListUsers {
                     domain: domain.clone(),
                     search: None,
+                    group: None,
                     limit: 500,
                     offset,
                 })
@@ -148,40 +153,19 @@ impl UserAdmin {
     }
 }
 
-fn secrets(name: &str, domain: &str, password: &str) -> (Ha1Md5, Ha1Sha256) {
-    let md5 = compute_ha1(Algorithm::Md5, name, domain, password);
-    let sha256 = compute_ha1(Algorithm::Sha256, name, domain, password);
-    (
-        Ha1Md5::from_hex(md5.expose_hex()).expect("an MD5 HA1 is 32 hex digits"),
-        Ha1Sha256::from_hex(sha256.expose_hex()).expect("a SHA-256 HA1 is 64 hex digits"),
-    )
+/// HA1 values for realm = domain, as the API computes them.
+fn secrets(name: &str, domain: &str, password: &str) -> (sb_store::Ha1Md5, sb_store::Ha1Sha256) {
+    sb_http_api::user_secrets(name, domain, password)
 }
 
-/// A SIP user part Switchboard accepts for accounts: letters, digits and
-/// `. _ - + ~ !`, at most 64 characters (a subset of RFC 3261 §25.1 `user`
-/// that needs no escaping anywhere).
+/// The API's user-name rule ([`sb_http_api::validate_username`]).
 fn validate_user(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-+~!".contains(&b));
-    if !ok {
-        bail!("`{name}` is not a valid user name (letters, digits and . _ - + ~ !, at most 64)");
-    }
-    Ok(())
+    sb_http_api::validate_username(name).map_err(|e| anyhow::anyhow!(e.message))
 }
 
+/// The API's domain rule ([`sb_http_api::validate_domain`]); returns it lower-case.
 fn validate_domain(domain: &str) -> anyhow::Result<String> {
-    let d = domain.trim().to_ascii_lowercase();
-    let ok = !d.is_empty()
-        && d.len() <= 253
-        && d.split('.')
-            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    if !ok {
-        bail!("`{domain}` is not a valid domain");
-    }
-    Ok(d)
+    sb_http_api::validate_domain(domain).map_err(|e| anyhow::anyhow!(e.message))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sb_server::Config;
+use sb_server::admins::AdminAccounts;
 use sb_server::users::{UserAdmin, UserSummary};
 
 /// mimalloc: the SIP path allocates many small, short-lived buffers; it is
@@ -51,10 +52,49 @@ enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Manage administrator accounts of the HTTP API and web console.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
     /// Work with the dialplan.
     Dialplan {
         #[command(subcommand)]
         action: DialplanCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Add an administrator.
+    Add {
+        /// Account name (letters, digits, `.`, `_`, `-`).
+        name: String,
+        /// Password (at least 8 characters). Prefer --password-stdin:
+        /// arguments are visible to other local users.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the administrators.
+    List,
+    /// Delete an administrator (and its sessions and API tokens).
+    Del {
+        /// Account name.
+        name: String,
+    },
+    /// Change an administrator's password (ends its sessions).
+    Passwd {
+        /// Account name.
+        name: String,
+        /// New password.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the new password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -200,6 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::User { action } => user(config, action).await,
+            Command::Admin { action } => admin(config, action).await,
         }
     })
 }
@@ -234,11 +275,13 @@ fn check(cli: &Cli, config: &Config) -> ExitCode {
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let server = sb_server::Server::start(config).await?;
-    let listening: Vec<String> = server
+    let mut listening: Vec<String> = server
         .sip_addresses()
         .iter()
         .map(|(t, a)| format!("{}:{a}", t.as_str().to_ascii_lowercase()))
         .collect();
+    // The web console's URL ends the line (tests read it from there).
+    listening.extend(server.http_url());
     println!(
         "switchboard {} listening on {}",
         env!("CARGO_PKG_VERSION"),
@@ -318,6 +361,40 @@ async fn user(config: Config, action: UserCommand) -> anyhow::Result<ExitCode> {
             let password = read_password(password, password_stdin)?;
             admin.set_password(&name, &domain, &password).await?;
             println!("password of {name}@{domain} changed");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn admin(config: Config, action: AdminCommand) -> anyhow::Result<ExitCode> {
+    let admins = AdminAccounts::open(&config).await?;
+    match action {
+        AdminCommand::Add {
+            name,
+            password,
+            password_stdin,
+        } => {
+            let password = read_password(password, password_stdin)?;
+            admins.add(&name, &password).await?;
+            println!("added administrator {name}");
+        }
+        AdminCommand::List => {
+            for a in admins.list().await? {
+                println!("{}{}", a.name, if a.enabled { "" } else { " (disabled)" });
+            }
+        }
+        AdminCommand::Del { name } => {
+            admins.delete(&name).await?;
+            println!("deleted administrator {name}");
+        }
+        AdminCommand::Passwd {
+            name,
+            password,
+            password_stdin,
+        } => {
+            let password = read_password(password, password_stdin)?;
+            admins.set_password(&name, &password).await?;
+            println!("password of administrator {name} changed");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -78,6 +78,10 @@ pub struct TrunkConfig {
     /// Empty: the gateway's address when it is an IP address.
     #[serde(default, deserialize_with = "prefixes")]
     pub inbound: Vec<IpPrefix>,
+    /// Name of an ACL (managed through the HTTP API) whose address blocks
+    /// are accepted as this trunk's sources too.
+    #[serde(default)]
+    pub acl: Option<String>,
     /// Dialplan context of calls arriving from this trunk.
     #[serde(default = "from_trunk")]
     pub context: String,
@@ -111,6 +115,7 @@ impl fmt::Debug for TrunkConfig {
             .field("gateway", &self.gateway)
             .field("transport", &self.transport)
             .field("inbound", &self.inbound)
+            .field("acl", &self.acl)
             .field("context", &self.context)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
