@@ -26,6 +26,7 @@ use tempfile::TempDir;
 
 pub mod baresip;
 pub mod calls;
+pub mod http;
 
 /// The `switchboard` binary under test.
 pub fn switchboard_bin() -> PathBuf {
@@ -76,20 +77,45 @@ pub struct Server {
     pub config: PathBuf,
     /// The SIP address (UDP and TCP share it).
     pub sip: SocketAddr,
+    /// The HTTP API's base URL (`http://127.0.0.1:PORT`), when it is served.
+    pub http: Option<String>,
     log: mpsc::Receiver<String>,
     _tmp: Option<TempDir>,
 }
 
 /// The configuration for a server on 127.0.0.1 with a SQLite file in `dir`.
 /// `extra` is appended (TOML tables that the defaults do not set).
+/// The HTTP listener is on a port of its own (`[http]` is written here, so
+/// `extra` must not hold another `[http]` table; use [`config_text_with_http`]).
 pub fn config_text(dir: &Path, port: u16, extra_sip: &str, extra: &str) -> String {
+    config_text_with_http(dir, port, extra_sip, "", extra)
+}
+
+/// [`config_text`] with more keys for `[http]`.
+pub fn config_text_with_http(
+    dir: &Path,
+    port: u16,
+    extra_sip: &str,
+    extra_http: &str,
+    extra: &str,
+) -> String {
+    let http_port = free_tcp_port();
     format!(
         "[sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\"]\n\
          domains = [\"example.test\"]\n{extra_sip}\n\
+         [http]\nlisten = \"127.0.0.1:{http_port}\"\n{extra_http}\n\
          [database]\nurl = \"sqlite://{}\"\nwrite_behind = \"100ms\"\n\
          [log]\nlevel = \"info,sb_server=debug\"\n{extra}",
         dir.join("switchboard.db").display()
     )
+}
+
+/// A TCP port free on 127.0.0.1 (at the time of the call).
+pub fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind TCP")
+        .port()
 }
 
 impl Server {
@@ -142,6 +168,7 @@ impl Server {
             dir: dir.to_path_buf(),
             config,
             sip: "127.0.0.1:0".parse().expect("address"),
+            http: None,
             log: rx,
             _tmp: None,
         };
@@ -153,6 +180,10 @@ impl Server {
             .find_map(|w| w.strip_prefix("udp:"))
             .expect("a UDP listener in the ready line");
         server.sip = udp.parse().expect("listener address");
+        server.http = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .map(|u| u.trim_end_matches('/').to_owned());
         server
     }
 
