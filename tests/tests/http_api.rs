@@ -376,8 +376,47 @@ fn bad_requests_are_refused_by_name_and_change_nothing() {
         before["content"]
     );
 
-    // Without credentials, every route answers 401.
+    // A trunk created through the API is applied at once (listed with its state); one whose
+    // context no dialplan defines is refused and not stored.
+    let r = api.post(
+        "/api/acls",
+        &json!({"name": "carrier", "cidrs": ["192.0.2.0/28"]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = api.post(
+        "/api/trunks",
+        &json!({"name": "carrier-a", "gateway": "192.0.2.1:5060", "acl": "carrier", "context": "from-trunk"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let trunks = api.get("/api/trunks").json();
+    assert_eq!(trunks[0]["name"], "carrier-a", "{trunks}");
+    assert_eq!(
+        trunks[0]["state"]["registration"], "not_registering",
+        "{trunks}"
+    );
+    let e = error_of(
+        &api.post(
+            "/api/trunks",
+            &json!({"name": "carrier-b", "gateway": "192.0.2.2:5060", "context": "nowhere"}),
+        ),
+        400,
+    );
+    assert!(e["message"].as_str().unwrap().contains("nowhere"), "{e}");
+    assert_eq!(api.get("/api/trunks").json().as_array().unwrap().len(), 1);
+    let e = error_of(&api.delete("/api/acls/carrier"), 409);
+    assert!(e["message"].as_str().unwrap().contains("carrier-a"), "{e}");
+
+    // Health and metrics answer without a session.
     let anonymous = Api::new(server.http.as_deref().unwrap());
+    assert_eq!(anonymous.get("/healthz").status, 200);
+    let metrics = anonymous.get("/metrics").text();
+    assert!(metrics.contains("switchboard_registrations"), "{metrics}");
+    assert!(
+        metrics.contains("switchboard_sip_responses_total"),
+        "{metrics}"
+    );
+
+    // Without credentials, every route answers 401.
     for path in [
         "/api/users",
         "/api/cdrs",
