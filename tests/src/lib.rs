@@ -80,6 +80,8 @@ pub struct Server {
     /// The HTTP API's base URL (`http://127.0.0.1:PORT`), when it is served.
     pub http: Option<String>,
     log: mpsc::Receiver<String>,
+    /// Lines read while waiting for the ready line, not yet matched.
+    earlier: std::sync::Mutex<Vec<String>>,
     _tmp: Option<TempDir>,
 }
 
@@ -170,11 +172,20 @@ impl Server {
             sip: "127.0.0.1:0".parse().expect("address"),
             http: None,
             log: rx,
+            earlier: std::sync::Mutex::new(Vec::new()),
             _tmp: None,
         };
-        let line = server
-            .wait_for_line(|l| l.contains(" listening on "), Duration::from_secs(30))
-            .unwrap_or_else(|| panic!("switchboard did not start (see its log above)"));
+        // Lines before the ready line (a trunk registered already) stay
+        // available to later waits.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let line = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match server.log.recv_timeout(left) {
+                Ok(l) if l.contains(" listening on ") => break l,
+                Ok(l) => server.earlier.lock().expect("not poisoned").push(l),
+                Err(_) => panic!("switchboard did not start (see its log above)"),
+            }
+        };
         let udp = line
             .split_whitespace()
             .find_map(|w| w.strip_prefix("udp:"))
@@ -189,6 +200,15 @@ impl Server {
 
     /// Waits for an output line (stdout or stderr) matching `pred`.
     pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        {
+            let mut earlier = self.earlier.lock().expect("not poisoned");
+            if let Some(i) = earlier.iter().position(|l| pred(l)) {
+                let line = earlier.remove(i);
+                earlier.drain(..i);
+                return Some(line);
+            }
+            earlier.clear();
+        }
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());

@@ -344,7 +344,7 @@ async fn watch_changes(live: Arc<http::ServerLive>) {
                 if let Err(e) = policy::push_directory(store, &live.control).await {
                     tracing::warn!(error = %e, "cannot apply user changes");
                 } else {
-                    tracing::debug!("user changes applied");
+                    tracing::debug!("user changes noticed");
                 }
             }
             Ok(_) => {}
