@@ -26,16 +26,36 @@ use crate::sip::Control;
 const FILE_AUTHOR: &str = "file";
 
 /// Why an edit was refused.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum EditError {
     /// The name cannot be a dialplan file name.
+    #[error("{0}")]
     BadName(String),
     /// No such file.
+    #[error("no dialplan named `{0}`")]
     NotFound(String),
     /// The plan would not compile (or lacks a needed context).
+    #[error("{}", render(.0))]
     Invalid(Vec<Problem>),
     /// Reading or writing failed.
+    #[error("{0}")]
     Io(String),
+}
+
+/// Problems as one line: `file:line:col: message` where positioned, `; `
+/// between them.
+fn render(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            if p.line == 0 {
+                p.message.clone()
+            } else {
+                format!("{}:{}:{}: {}", p.file, p.line, p.column, p.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One problem of a refused plan, positioned when it has a position.

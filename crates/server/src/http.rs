@@ -189,10 +189,10 @@ impl Live for ServerLive {
         views
             .into_iter()
             .map(|v| {
-                let (user, domain) = split_aor(&v.aor);
+                let aor = Aor(ByteStr::from(v.aor.as_str()));
                 Registration {
-                    user,
-                    domain,
+                    user: aor.user().to_owned(),
+                    domain: aor.domain().to_owned(),
                     aor: v.aor,
                     binding_id: v.binding_id,
                     contact: v.contact,
@@ -208,8 +208,8 @@ impl Live for ServerLive {
 
     async fn remove_binding(&self, aor: &str, binding_id: &str) -> bool {
         // `sip:alice@example.com` or `alice@example.com`, in canonical form.
-        let (user, domain) = split_aor(aor);
-        let aor = Aor::new(&user, &domain);
+        let given = Aor(ByteStr::from(aor));
+        let aor = Aor::new(given.user(), given.domain());
         let id = BindingId(ByteStr::from(binding_id));
         self.ask(|tx| ApiRequest::RemoveBinding(aor, id, tx))
             .await
@@ -467,17 +467,5 @@ fn file_of(f: crate::dialplan_edit::FileInfo) -> DialplanFile {
         content: f.content,
         version: f.version.unwrap_or(0),
         updated_at_unix_ms: f.updated_unix_ms.unwrap_or(0),
-    }
-}
-
-/// `sip:alice@example.com` (or `alice@example.com`) → (alice, example.com).
-fn split_aor(aor: &str) -> (String, String) {
-    let bare = aor
-        .strip_prefix("sips:")
-        .or_else(|| aor.strip_prefix("sip:"))
-        .unwrap_or(aor);
-    match bare.split_once('@') {
-        Some((u, d)) => (u.to_owned(), d.to_owned()),
-        None => (String::new(), bare.to_owned()),
     }
 }

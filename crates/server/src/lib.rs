@@ -147,17 +147,10 @@ impl Server {
             policy::requirements(&config, &trunk_defs),
             dialplan.fingerprint,
         );
-        let plan = files.current().await.map_err(|e| match e {
-            dialplan_edit::EditError::Invalid(problems) => anyhow::anyhow!(
-                "dialplan not usable with the database's trunks:\n{}",
-                problems
-                    .iter()
-                    .map(|p| format!("{}:{}:{}: {}", p.file, p.line, p.column, p.message))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-            other => anyhow::anyhow!("dialplan not usable: {other:?}"),
-        })?;
+        let plan = files
+            .current()
+            .await
+            .map_err(|e| anyhow::anyhow!("dialplan not usable with the database's trunks: {e}"))?;
         let mut switch = Switch::new(convert::switch_config(
             &config,
             local_ips,

@@ -189,12 +189,8 @@ pub(crate) async fn apply_trunks(
     let trunks = crate::convert::trunks(&defs, &acls, bound).await?;
     match dialplan.set_requirements(requirements(config, &defs)).await {
         Ok(()) => {}
-        Err(EditError::Invalid(problems)) => {
-            let text: Vec<String> = problems.into_iter().map(|p| p.message).collect();
-            anyhow::bail!("the dialplan does not allow it: {}", text.join("; "));
-        }
-        Err(EditError::Io(e)) => anyhow::bail!("{e}"),
-        Err(EditError::BadName(e) | EditError::NotFound(e)) => anyhow::bail!("{e}"),
+        Err(e @ EditError::Invalid(_)) => anyhow::bail!("the dialplan does not allow it: {e}"),
+        Err(e) => anyhow::bail!("{e}"),
     }
     let (done, applied) = oneshot::channel();
     control

@@ -19,14 +19,8 @@ pub(crate) async fn explain(
     q: &RouteQuestion,
 ) -> anyhow::Result<String> {
     let plan = files.current().await.map_err(|e| match e {
-        EditError::Invalid(p) => anyhow::anyhow!(
-            "the dialplan does not compile: {}",
-            p.into_iter()
-                .map(|p| p.message)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        EditError::Io(m) | EditError::BadName(m) | EditError::NotFound(m) => anyhow::anyhow!(m),
+        EditError::Invalid(_) => anyhow::anyhow!("the dialplan does not compile: {e}"),
+        other => anyhow::anyhow!("{other}"),
     })?;
     let trunks = crate::policy::trunk_definitions(config, store).await?;
     let mut groups = config.user_groups();
