@@ -5,9 +5,21 @@
 //! - [`Outcome::Route`]: apply [`RouteDecision::caller_id`] and [`RouteDecision::headers`] to every
 //!   outgoing leg, then run [`RouteDecision::steps`] in order. A [`Step::Ring`] or [`Step::Trunk`]
 //!   that fails (no answer before its timeout, busy, unavailable, every trunk failed) moves on to
-//!   the next step; [`Step::Tone`] plays and moves on; an answered leg, [`Step::Echo`] and
-//!   [`Step::Reject`] end routing. When the last step fails, the caller gets that step's failure.
+//!   the next step; [`Step::Tone`] plays and moves on (or, as the last step, answers, plays and
+//!   hangs up); an answered leg, [`Step::Echo`] and [`Step::Reject`] end routing. When the last
+//!   step fails, the caller gets that step's failure.
 //! - Any other outcome: answer with [`Outcome::failure_status`] (404 when nothing matched).
+//!
+//! [`Step::Echo`] and [`Step::Tone`] are answered by the switch itself, with media from the
+//! gateway: `Echo` answers (200) and loops the caller's audio back until the caller hangs up; a
+//! `Tone` that is the last step answers, plays for its duration and hangs up; a `Tone` with steps
+//! after it plays as early media (183 Session Progress) for its duration, then the next step runs.
+//! Both need an SDP offer in the INVITE (an INVITE without one gets 488 Not Acceptable Here; a
+//! tone before further steps is skipped instead).
+//!
+//! [`RouteDecision::media`] says whether the call's media goes through the gateway
+//! ([`MediaMode::Anchor`]) or flows between the devices directly ([`MediaMode::PassThrough`]);
+//! `None` leaves it to the switch's default. Echo and tone always use the gateway.
 
 use std::fmt;
 use std::sync::Arc;
@@ -66,13 +78,50 @@ pub enum Step {
     },
     /// Answer and echo the caller's media back (a test line); ends routing.
     Echo,
-    /// Answer and play a tone (a test line), then go on with the next step or hang up.
+    /// Play a tone (a test line, an announcement): as the last step, answer, play for
+    /// `duration`, hang up; with steps after it, play as early media (183) for `duration`, then
+    /// go on with the next step.
     Tone {
         /// Frequency in hertz.
         frequency_hz: u32,
         /// How long to play.
         duration: Duration,
     },
+}
+
+/// Where a call's media (RTP) flows: the rule option `media = "anchor" | "pass-through"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MediaMode {
+    /// Through the media gateway: every SDP names the gateway, which relays (or transcodes)
+    /// RTP between the legs.
+    Anchor,
+    /// Directly between the devices: SDP passes through the switch unchanged.
+    PassThrough,
+}
+
+impl MediaMode {
+    /// `anchor` or `pass-through`, as written in a dialplan.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaMode::Anchor => "anchor",
+            MediaMode::PassThrough => "pass-through",
+        }
+    }
+
+    /// Reads the dialplan spelling (`anchor`, `pass-through`); `None` for anything else.
+    pub fn parse(text: &str) -> Option<MediaMode> {
+        match text {
+            "anchor" => Some(MediaMode::Anchor),
+            "pass-through" => Some(MediaMode::PassThrough),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for MediaMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Caller identity to present on outgoing legs (`set_caller_id`); `None` keeps the caller's own.
@@ -164,6 +213,9 @@ pub struct RouteDecision {
     pub caller_id: CallerId,
     /// Headers to add to outgoing legs, in the order they were set.
     pub headers: Vec<ExtraHeader>,
+    /// Where the call's media flows, from the `media` option of the last matched rule that
+    /// sets one; `None`: the switch's default.
+    pub media: Option<MediaMode>,
     /// The dialed number after every rewrite.
     pub number: String,
     /// The context evaluation started in.
@@ -292,6 +344,9 @@ impl fmt::Display for RouteDecision {
         }
         for h in &self.headers {
             writeln!(f, "  header {}: {}", h.name, h.value)?;
+        }
+        if let Some(media) = self.media {
+            writeln!(f, "  media: {media}")?;
         }
         writeln!(f, "  number: {}", self.number)?;
         for (i, step) in self.steps.iter().enumerate() {

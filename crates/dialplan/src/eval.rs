@@ -84,6 +84,7 @@ impl Dialplan {
             steps: Vec::new(),
             caller_id: CallerId::default(),
             headers: Vec::new(),
+            media: None,
             number: String::with_capacity(facts.to.len() + 16),
             start: facts.context.clone(),
             trace: Vec::new(),
@@ -113,6 +114,9 @@ impl Dialplan {
                 context: self.contexts[context].name.clone(),
                 rule: rule.info.clone(),
             });
+            if rule.media.is_some() {
+                decision.media = rule.media;
+            }
             match run(rule, facts, &mut decision) {
                 None => {
                     decision.outcome = Outcome::Route;

@@ -46,8 +46,8 @@ mod time;
 
 pub use compile::{CompileOptions, SourceFile, compile};
 pub use decision::{
-    CallerId, ExtraHeader, Outcome, RingStrategy, RingTarget, RouteDecision, RuleInfo, Step,
-    TraceEntry,
+    CallerId, ExtraHeader, MediaMode, Outcome, RingStrategy, RingTarget, RouteDecision, RuleInfo,
+    Step, TraceEntry,
 };
 pub use diagnostics::{Diagnostic, DialplanError, Severity};
 pub use eval::{CallFacts, MAX_JUMPS, Source};

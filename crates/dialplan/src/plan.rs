@@ -11,8 +11,8 @@ use crate::pattern::Matcher;
 use crate::template::Template;
 use crate::time::TimeWindow;
 use crate::{
-    CallFacts, ContextName, Diagnostic, GroupName, HeaderName, RingStrategy, RuleInfo, Source,
-    TrunkName,
+    CallFacts, ContextName, Diagnostic, GroupName, HeaderName, MediaMode, RingStrategy, RuleInfo,
+    Source, TrunkName,
 };
 
 /// A condition on where the call comes from.
@@ -105,6 +105,8 @@ pub(crate) struct Rule {
     /// Any of these windows must contain the call's time (none: any time).
     pub(crate) time: Box<[TimeWindow]>,
     pub(crate) actions: Box<[Action]>,
+    /// The rule's `media` option.
+    pub(crate) media: Option<MediaMode>,
     /// Templates use groups of `to_regex` (then `to` holds exactly that regex).
     pub(crate) to_groups: bool,
     /// Templates use groups of `from_regex` (then `from` holds exactly that regex).

@@ -129,7 +129,7 @@ fn unknown_names_keys_and_values() {
         [
             "bad.toml:3:12: error: unknown context `missing`",
             "bad.toml:7:9: error: bad pattern `_1[23`: `[` without a closing `]`",
-            "bad.toml:8:1: error: unknown key `tos` in rule; expected one of: name, to, to_regex, from, from_regex, source, time, if_trunk_configured, actions",
+            "bad.toml:8:1: error: unknown key `tos` in rule; expected one of: name, to, to_regex, from, from_regex, source, time, if_trunk_configured, media, actions",
             "bad.toml:12:15: error: bad regular expression: unclosed group",
             "bad.toml:13:14: error: unknown action `ring_usr`; expected one of: ring_user, ring_group, trunk, reject, set_caller_id, set_header, strip, prepend, set_to, goto, echo, tone",
             "bad.toml:17:23: error: SIP status 200 cannot reject a call; use a code from 400 to 699",

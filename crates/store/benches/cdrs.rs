@@ -56,6 +56,8 @@ fn record(i: usize) -> NewCdr {
         sip_status: 200,
         hangup_by: HangupBy::Caller,
         node: None,
+        end_reason: None,
+        media: None,
     }
 }
 

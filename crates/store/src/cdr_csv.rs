@@ -16,7 +16,10 @@
 //! - times are UTC in RFC 3339 with milliseconds (`2023-11-14T22:13:20.000Z`), an empty
 //!   field when there is none (a call never answered); durations are in milliseconds and
 //!   in whole seconds rounded down;
-//! - absent values (`destination_name` of an unrouted call, `node`) are empty fields.
+//! - absent values (`destination_name` of an unrouted call, `node`, `end_reason`,
+//!   `media`) are empty fields;
+//! - `media` is the media gateway's JSON summary as stored, one field (quoted, its
+//!   double quotes doubled).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -24,7 +27,7 @@ use std::io::{self, Write};
 use crate::Cdr;
 
 /// The header row's column names, in order.
-pub const CDR_CSV_COLUMNS: [&str; 21] = [
+pub const CDR_CSV_COLUMNS: [&str; 23] = [
     "id",
     "call_id",
     "caller",
@@ -46,6 +49,8 @@ pub const CDR_CSV_COLUMNS: [&str; 21] = [
     "sip_status",
     "hangup_by",
     "node",
+    "end_reason",
+    "media",
 ];
 
 /// Writes records as CSV, one row at a time (for exports that page through a large
@@ -118,6 +123,10 @@ impl<W: Write> CdrCsvWriter<W> {
         )
         .expect("writing to a String");
         push_text(row, cdr.node.as_deref().unwrap_or(""));
+        row.push(',');
+        push_text(row, cdr.end_reason.as_deref().unwrap_or(""));
+        row.push(',');
+        push_text(row, cdr.media.as_deref().unwrap_or(""));
         row.push_str("\r\n");
         self.out.write_all(row.as_bytes())
     }
@@ -317,16 +326,34 @@ mod tests {
             sip_status: 480,
             hangup_by: HangupBy::System,
             node: None,
+            end_reason: None,
+            media: None,
+        };
+        let echo = Cdr {
+            id: CdrId::new(43),
+            destination: CdrDestination::Media("echo".to_owned()),
+            answer_unix_ms: Some(1_700_000_000_000),
+            billable_ms: 4_500,
+            disposition: Disposition::Answered,
+            sip_status: 200,
+            end_reason: Some("media_timeout".to_owned()),
+            media: Some("{\"path\":\"echo\",\"legs\":[]}".to_owned()),
+            ..cdr.clone()
         };
         let mut out = Vec::new();
-        write_cdrs_csv(std::slice::from_ref(&cdr), &mut out).expect("in memory");
+        write_cdrs_csv(&[cdr, echo], &mut out).expect("in memory");
         let expected = "id,call_id,caller,caller_domain,callee,dialed,source_kind,source_name,\
                         destination_kind,destination_name,start_utc,answer_utc,end_utc,\
                         duration_ms,billable_ms,duration_s,billable_s,disposition,sip_status,\
-                        hangup_by,node\r\n\
+                        hangup_by,node,end_reason,media\r\n\
                         42,a84b4c76e66710@192.0.2.4,'+15551230000,example.com,bob,200,trunk,\
                         \"carrier, east\",none,,2023-11-14T22:13:20.000Z,,\
-                        2023-11-14T22:13:24.500Z,4500,0,4,0,NO ANSWER,480,system,\r\n";
+                        2023-11-14T22:13:24.500Z,4500,0,4,0,NO ANSWER,480,system,,,\r\n\
+                        43,a84b4c76e66710@192.0.2.4,'+15551230000,example.com,bob,200,trunk,\
+                        \"carrier, east\",media,echo,2023-11-14T22:13:20.000Z,\
+                        2023-11-14T22:13:20.000Z,2023-11-14T22:13:24.500Z,4500,4500,4,4,\
+                        ANSWERED,200,system,,media_timeout,\
+                        \"{\"\"path\"\":\"\"echo\"\",\"\"legs\"\":[]}\"\r\n";
         assert_eq!(String::from_utf8(out).expect("UTF-8"), expected);
 
         let mut empty = Vec::new();

@@ -155,32 +155,39 @@ impl CdrSource {
     }
 }
 
-/// Where a call went. Stored as a kind (`user`, `trunk`, `none`) and a name that is
-/// present exactly when the kind is not `none`.
+/// Where a call went. Stored as a kind (`user`, `trunk`, `media`, `none`) and a name
+/// that is present exactly when the kind is not `none`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CdrDestination {
     /// A local user, by username.
     User(String),
     /// A trunk, by its configured name.
     Trunk(String),
+    /// The switch answered the call itself with media of its own, by what it played
+    /// (`echo`, `tone`).
+    Media(String),
     /// The call was never routed anywhere (rejected, no route, cancelled before routing).
     None,
 }
 
 impl CdrDestination {
-    /// The stored kind: `user`, `trunk` or `none`.
+    /// The stored kind: `user`, `trunk`, `media` or `none`.
     pub fn kind(&self) -> &'static str {
         match self {
             CdrDestination::User(_) => "user",
             CdrDestination::Trunk(_) => "trunk",
+            CdrDestination::Media(_) => "media",
             CdrDestination::None => "none",
         }
     }
 
-    /// The user or trunk name; `None` for [`CdrDestination::None`].
+    /// The user or trunk name, or what the switch played; `None` for
+    /// [`CdrDestination::None`].
     pub fn name(&self) -> Option<&str> {
         match self {
-            CdrDestination::User(name) | CdrDestination::Trunk(name) => Some(name),
+            CdrDestination::User(name)
+            | CdrDestination::Trunk(name)
+            | CdrDestination::Media(name) => Some(name),
             CdrDestination::None => None,
         }
     }
@@ -190,7 +197,8 @@ impl CdrDestination {
 ///
 /// Checked before it reaches the database (and again by the table's CHECK constraints):
 /// `start <= answer <= end`, an answer time exactly when the disposition is
-/// [`Disposition::Answered`], a final status in 100..=699, a non-empty Call-ID and names.
+/// [`Disposition::Answered`], a final status in 100..=699, a non-empty Call-ID and names,
+/// an end reason that is not empty when given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCdr {
     /// SIP Call-ID of the caller's leg.
@@ -221,6 +229,12 @@ pub struct NewCdr {
     pub hangup_by: HangupBy,
     /// The cluster node that handled the call, if any.
     pub node: Option<String>,
+    /// Why the switch ended the call, when `hangup_by` does not say it all
+    /// (`media_timeout`); stored as given.
+    pub end_reason: Option<String>,
+    /// The media gateway's summary of the call (JSON text written by the server); stored
+    /// as given, never parsed here.
+    pub media: Option<String>,
 }
 
 /// A stored call-detail record: the inserted fields plus the id and the durations.
@@ -260,6 +274,10 @@ pub struct Cdr {
     pub hangup_by: HangupBy,
     /// The cluster node that handled the call, if any.
     pub node: Option<String>,
+    /// Why the switch ended the call, if it said.
+    pub end_reason: Option<String>,
+    /// The media gateway's summary of the call (JSON text), if there is one.
+    pub media: Option<String>,
 }
 
 impl Cdr {
@@ -333,6 +351,9 @@ impl NewCdr {
         if !(100..=699).contains(&self.sip_status) {
             return invalid("sip_status", "must be in 100..=699");
         }
+        if self.end_reason.as_deref() == Some("") {
+            return invalid("end_reason", "must not be empty");
+        }
         Ok(())
     }
 }
@@ -373,6 +394,8 @@ mod tests {
             sip_status: 200,
             hangup_by: HangupBy::Caller,
             node: None,
+            end_reason: None,
+            media: None,
         };
         assert!(ok.check().is_ok(), "answer may equal start and end");
         let unanswered = NewCdr {
@@ -407,6 +430,31 @@ mod tests {
                 ..ok.clone()
             }),
             "destination"
+        );
+        assert_eq!(
+            field(NewCdr {
+                destination: CdrDestination::Media(String::new()),
+                ..ok.clone()
+            }),
+            "destination"
+        );
+        assert_eq!(
+            field(NewCdr {
+                end_reason: Some(String::new()),
+                ..ok.clone()
+            }),
+            "end_reason"
+        );
+        assert!(
+            NewCdr {
+                destination: CdrDestination::Media("echo".to_owned()),
+                end_reason: Some("media_timeout".to_owned()),
+                media: Some(String::new()),
+                ..ok.clone()
+            }
+            .check()
+            .is_ok(),
+            "the media summary is opaque"
         );
         assert_eq!(
             field(NewCdr {
@@ -476,6 +524,8 @@ mod tests {
             sip_status: 200,
             hangup_by: HangupBy::Caller,
             node: None,
+            end_reason: None,
+            media: None,
         };
         let c = cdr(61_999, 59_100);
         assert_eq!(c.duration_secs(), 61);

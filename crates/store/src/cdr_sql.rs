@@ -63,7 +63,7 @@ macro_rules! cdr_columns {
     () => {
         "id, call_id, caller, caller_domain, callee, dialed, source_kind, source_name, \
          destination_kind, destination_name, start_at, answer_at, end_at, duration_ms, \
-         billable_ms, disposition, sip_status, hangup_by, node"
+         billable_ms, disposition, sip_status, hangup_by, node, end_reason, media"
     };
 }
 

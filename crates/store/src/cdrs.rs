@@ -39,8 +39,8 @@ use crate::{
 const INSERT_SQL: &str = "INSERT INTO cdrs \
     (call_id, caller, caller_domain, callee, dialed, source_kind, source_name, \
      destination_kind, destination_name, start_at, answer_at, end_at, disposition, \
-     sip_status, hangup_by, node) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+     sip_status, hangup_by, node, end_reason, media) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
     RETURNING id";
 
 /// Binds the [`INSERT_SQL`] values of a [`NewCdr`] to a query of either backend.
@@ -64,6 +64,8 @@ macro_rules! bind_new_cdr {
             .bind(i32::from(cdr.sip_status))
             .bind(cdr.hangup_by.as_str())
             .bind(cdr.node.as_deref())
+            .bind(cdr.end_reason.as_deref())
+            .bind(cdr.media.as_deref())
     }};
 }
 
@@ -88,6 +90,7 @@ where
     let destination = match (row.try_get::<&str, _>(8)?, destination_name) {
         ("user", Some(name)) => CdrDestination::User(name),
         ("trunk", Some(name)) => CdrDestination::Trunk(name),
+        ("media", Some(name)) => CdrDestination::Media(name),
         ("none", None) => CdrDestination::None,
         (other, _) => return Err(corrupt("cdrs.destination_kind", other)),
     };
@@ -117,6 +120,8 @@ where
             .parse()
             .map_err(|_| corrupt("cdrs.hangup_by", hangup_by))?,
         node: row.try_get(18)?,
+        end_reason: row.try_get(19)?,
+        media: row.try_get(20)?,
     })
 }
 

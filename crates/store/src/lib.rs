@@ -11,7 +11,9 @@
 //!   hashes only; see [`TokenSubject`]);
 //! - registration bindings (the write-behind copy of the location table);
 //! - call-detail records (one per call: insert, filtered pages in either order, counts,
-//!   per-day summaries) and their CSV export ([`write_cdrs_csv`]);
+//!   per-day summaries) and their CSV export ([`write_cdrs_csv`]), with the media
+//!   gateway's summary of the call kept as the JSON text the server gives
+//!   ([`NewCdr::media`]);
 //! - dialplan documents (named texts with a version per document for optimistic
 //!   concurrency and a change counter) and the history of dialplan files
 //!   ([`Store::add_dialplan_version`]).
@@ -191,6 +193,8 @@
 //!         sip_status: 200,
 //!         hangup_by: HangupBy::Caller,
 //!         node: None,
+//!         end_reason: None,
+//!         media: None,
 //!     })
 //!     .await?;
 //! let query = CdrQuery { caller: Some("alice".to_owned()), limit: 50, ..CdrQuery::default() };

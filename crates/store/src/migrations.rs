@@ -41,6 +41,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     embed!(1, "0001_initial.sql"),
     embed!(2, "0002_cdrs_and_dialplans.sql"),
     embed!(3, "0003_app.sql"),
+    embed!(4, "0004_cdr_media.sql"),
 ];
 
 impl EmbeddedMigration {

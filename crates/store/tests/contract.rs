@@ -10,6 +10,8 @@ mod auth;
 mod bindings;
 #[path = "contract/cdr_filters.rs"]
 mod cdr_filters;
+#[path = "contract/cdr_media.rs"]
+mod cdr_media;
 #[path = "contract/cdr_plans.rs"]
 mod cdr_plans;
 #[path = "contract/cdr_queries.rs"]
@@ -153,6 +155,8 @@ contract!(
     cdr_plans::cdr_filters_use_index_ranges,
     cdrs::cdr_csv_export_exact_bytes,
     cdrs::cdr_survives_close_and_reopen,
+    cdr_media::cdr_media_fields_round_trip,
+    cdr_media::cdr_upgrade_to_0004_keeps_records_and_ids,
     config::group_crud,
     config::acl_crud_and_references,
     config::trunk_crud,

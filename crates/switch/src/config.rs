@@ -94,8 +94,9 @@ pub struct CallPolicy {
     /// Temporarily Unavailable). Default 60 s.
     pub no_answer_timeout: Duration,
     /// How long a media effect ([`crate::Effect::MediaOffer`],
-    /// [`crate::Effect::MediaAnswer`]) may take before the call is torn down
-    /// (503 to an unanswered caller). Default 2 s.
+    /// [`crate::Effect::MediaAnswer`], [`crate::Effect::MediaLocal`]) may
+    /// take before the call is torn down (503 to an unanswered caller).
+    /// Default 2 s.
     pub media_timeout: Duration,
     /// How long the switch waits for the result of
     /// [`crate::Effect::WriteCdr`] before it reports the record as not
@@ -103,6 +104,18 @@ pub struct CallPolicy {
     pub cdr_timeout: Duration,
     /// Most calls at once; further INVITEs get 503 with `Retry-After`.
     pub max_calls: usize,
+    /// Whether calls' media goes through the media gateway
+    /// ([`crate::Effect::MediaOffer`]'s `anchor`) when the dialplan rule
+    /// says nothing (`media = "anchor" | "pass-through"`), and always for
+    /// calls routed without a dialplan. Default `true`.
+    pub anchor_media: bool,
+    /// Whether a media gateway runs at all (the server's `[media]
+    /// enabled`). Without one (`false`) every call's media passes through,
+    /// whatever the dialplan or [`CallPolicy::anchor_media`] say, SIP INFO
+    /// digits are relayed, and the dialplan's `echo` and a final `tone`
+    /// answer 503 "Media Not Available" (a `tone` before other steps is
+    /// skipped). Default `true`.
+    pub media_gateway: bool,
     /// Keep-alives towards UDP contacts behind NAT (RFC 5626 §4.4 in spirit):
     /// every interval, a CRLF CRLF datagram to the source address of each
     /// UDP binding that asked for it (`;ob` in its Contact URI) or, with
@@ -129,6 +142,8 @@ impl Default for CallPolicy {
             media_timeout: Duration::from_secs(2),
             cdr_timeout: Duration::from_secs(30),
             max_calls: 10_000,
+            anchor_media: true,
+            media_gateway: true,
             keepalive_interval: None,
             keepalive_all_udp: false,
             user_context: "internal".to_owned(),

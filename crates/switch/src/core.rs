@@ -343,7 +343,7 @@ impl Switch {
                     self.stats.requests += 1;
                     self.on_request(now, unix_ms, tx, request, peer, false);
                 }
-                TxEvent::Ack { request, .. } => self.on_ack(now, &request),
+                TxEvent::Ack { request, .. } => self.on_ack(now, unix_ms, &request),
                 TxEvent::Response { tx, response } if self.is_trunk_register(tx) => {
                     self.on_register_response(now, tx, &response);
                 }

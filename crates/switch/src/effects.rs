@@ -4,6 +4,7 @@
 //! when it does not arrive in time).
 
 use std::fmt;
+use std::time::Duration;
 
 use bytes::Bytes;
 use sb_sip_auth::Ha1;
@@ -60,6 +61,8 @@ pub enum Effect {
     /// (pass-through: the same bytes). `to_transport` is the signalling
     /// transport of leg `to` (WS/WSS: a browser, which needs WebRTC media).
     /// The switch waits at most [`crate::CallPolicy::media_timeout`].
+    /// An offer the media engine cannot accept (no audio, nothing in
+    /// common) is answered with [`EffectResult::MediaNotAcceptable`].
     MediaOffer {
         /// The call.
         call: CallRef,
@@ -71,6 +74,11 @@ pub enum Effect {
         to_transport: Transport,
         /// The offer as received.
         sdp: Bytes,
+        /// Whether the call's media goes through the gateway (the dialplan
+        /// rule's `media` option, else [`crate::CallPolicy::anchor_media`]);
+        /// `false`: pass-through, answer with the same bytes. The same for
+        /// every media effect of a call.
+        anchor: bool,
     },
     /// The SDP answer to an offer arrived on leg `from` and is to be sent on
     /// leg `to`; answered with [`EffectResult::Media`], the answer to send.
@@ -85,6 +93,43 @@ pub enum Effect {
         to: LegId,
         /// The answer as received.
         sdp: Bytes,
+        /// Whether the call's media goes through the gateway (as for
+        /// [`Effect::MediaOffer`]).
+        anchor: bool,
+    },
+    /// The switch answers the call itself with media of its own (the
+    /// dialplan's `echo` or `tone`): the media engine answers the offer
+    /// `sdp` of leg `leg` (the caller's, [`LegId::A`]) from the gateway,
+    /// starts `action` on that leg, and answers with [`EffectResult::Media`],
+    /// the SDP answer the switch sends in its 200 (or, for a tone played
+    /// before further steps, its 183 Session Progress). Always anchored.
+    /// [`EffectResult::MediaNotAcceptable`] when the offer cannot be
+    /// answered (488 to the caller). The switch waits at most
+    /// [`crate::CallPolicy::media_timeout`]. Later effects of the call (an
+    /// offer towards a callee after an early tone) replace the action.
+    MediaLocal {
+        /// The call.
+        call: CallRef,
+        /// The leg to answer and play to.
+        leg: LegId,
+        /// What to play.
+        action: LocalMedia,
+        /// The leg's offer as received.
+        sdp: Bytes,
+    },
+    /// Send DTMF as RFC 4733 events on leg `to` of an anchored call: a
+    /// digit the other leg sent as SIP INFO (`application/dtmf-relay` or
+    /// `application/dtmf`), which the switch answered itself and does not
+    /// relay. No result is expected.
+    MediaDtmf {
+        /// The call.
+        call: CallRef,
+        /// The leg to send the digit on.
+        to: LegId,
+        /// `0`–`9`, `*`, `#` or `A`–`D`.
+        digit: char,
+        /// How long the key was pressed, ms.
+        duration_ms: u32,
     },
     /// The call is over: free its media session. No result is expected.
     MediaRelease {
@@ -106,8 +151,35 @@ impl Effect {
             Effect::FetchCredentials { .. }
                 | Effect::MediaOffer { .. }
                 | Effect::MediaAnswer { .. }
+                | Effect::MediaLocal { .. }
                 | Effect::WriteCdr(_)
         )
+    }
+}
+
+/// Media the switch plays itself on a call it answers
+/// ([`Effect::MediaLocal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalMedia {
+    /// Loop the leg's media back to it until the call ends.
+    Echo,
+    /// A steady sine tone for `duration` (the switch ends the call, or goes
+    /// on with the dialplan, when the duration is over).
+    Tone {
+        /// Frequency in hertz.
+        frequency_hz: u32,
+        /// How long to play.
+        duration: Duration,
+    },
+}
+
+impl LocalMedia {
+    /// `echo` or `tone` (the name call records give the destination).
+    pub fn name(self) -> &'static str {
+        match self {
+            LocalMedia::Echo => "echo",
+            LocalMedia::Tone { .. } => "tone",
+        }
     }
 }
 
@@ -116,8 +188,22 @@ impl Effect {
 pub enum EffectResult {
     /// Credentials of the user, `None` when there is no such user.
     Credentials(Option<StoredCredentials>),
-    /// The SDP to send, for [`Effect::MediaOffer`] and [`Effect::MediaAnswer`].
+    /// The SDP to send, for [`Effect::MediaOffer`], [`Effect::MediaAnswer`]
+    /// and [`Effect::MediaLocal`].
     Media(Bytes),
+    /// The media engine cannot accept the SDP of a media effect (no audio
+    /// stream, no codec in common and none to transcode to). The switch
+    /// answers the request that carried it with 488 Not Acceptable Here
+    /// (RFC 3261 §21.4.26) where that leaves a consistent call: the caller's
+    /// offer towards a callee (that leg fails, the caller gets 488 when
+    /// nothing else answers), an offer for the switch's own media (488 to
+    /// the caller), a re-INVITE or UPDATE offer (488 back, the call goes on
+    /// unchanged, RFC 3261 §14.2). Elsewhere (an answer the call already
+    /// depends on) it counts as [`EffectResult::Failed`].
+    MediaNotAcceptable {
+        /// Why, for the log.
+        reason: String,
+    },
     /// The CDR of [`Effect::WriteCdr`] is stored.
     Written,
     /// The work failed (database unavailable…); `reason` is for the log.

@@ -75,11 +75,12 @@ pub enum SwitchEvent {
         /// Where it came from.
         source: CallSource,
     },
-    /// A device answered the call.
+    /// A device answered the call, or the switch did (echo, tone).
     CallAnswered {
         /// The call.
         call: CallRef,
-        /// The B leg that answered.
+        /// The B leg that answered; [`LegId::A`] when the switch answered
+        /// the call itself.
         leg: LegId,
     },
     /// A call ended (its CDR was emitted as [`crate::Effect::WriteCdr`]).

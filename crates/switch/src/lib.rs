@@ -38,7 +38,8 @@
 //!    [`Switch::poll_event`];
 //! 3. administrative commands are inputs too, drained the same way:
 //!    [`Switch::set_trunks`] (replace the trunks), [`Switch::hang_up`] (end
-//!    a call by its caller's Call-ID), [`Switch::remove_binding`] (drop a
+//!    a call by its caller's Call-ID), [`Switch::media_timeout`] (the media
+//!    gateway saw no RTP on a call), [`Switch::remove_binding`] (drop a
 //!    registration), [`Switch::set_directory`]. Read-only views:
 //!    [`Switch::calls`] ([`CallSnapshot`] with its legs), [`Switch::trunks`],
 //!    [`Switch::location`], [`Switch::stats`] (with
@@ -85,12 +86,24 @@
 //!   [`Effect::FetchCredentials`]: nobody → 404) and have devices (none →
 //!   480), parallel or sequential, for the step's timeout (default
 //!   [`CallPolicy::no_answer_timeout`]); `Trunk` goes out through trunks
-//!   (below); `Reject` answers its status; `Echo` and `Tone` answer 501 Not
-//!   Implemented ("Media Not Available") until the switch drives media of its
-//!   own. A step that fails moves on to the next; when none is left the
-//!   caller gets the best failure of all steps. Without a dialplan the switch
-//!   rings the Request-URI user of a served domain. Nothing is ever relayed
-//!   to a foreign domain.
+//!   (below); `Reject` answers its status; `Echo` and `Tone` are answered by
+//!   the switch with the media gateway's media ([`Effect::MediaLocal`]):
+//!   `Echo` answers (200, ACK awaited) and lasts until the caller's BYE; a
+//!   `Tone` that is the last step answers, plays for its duration and then
+//!   the switch sends BYE (`hangup_by` system); a `Tone` followed by more
+//!   steps plays as early media (183 with the gateway's SDP) for its
+//!   duration, then the next step runs. The CDR's destination is
+//!   [`CallDestination::Media`]. An INVITE without SDP gets 488 from `Echo`
+//!   or a final `Tone` (an early `Tone` is skipped). A step that fails moves
+//!   on to the next; when none is left the caller gets the best failure of
+//!   all steps. Without a dialplan the switch rings the Request-URI user of
+//!   a served domain. Nothing is ever relayed to a foreign domain.
+//! - Media: every SDP goes through [`Effect::MediaOffer`] /
+//!   [`Effect::MediaAnswer`] with `anchor` set from the dialplan rule's
+//!   `media` option, else [`CallPolicy::anchor_media`] (no gateway at all,
+//!   [`CallPolicy::media_gateway`] `false`: never). An SDP the gateway cannot
+//!   accept ([`EffectResult::MediaNotAcceptable`]) gets 488 where the call
+//!   stays consistent (the caller's offer, a re-INVITE's).
 //! - Ringing: one B leg per device (one per RFC 5626 instance), each a new
 //!   dialog (fresh Call-ID, tags, CSeq 1, the switch's Via and Contact,
 //!   Max-Forwards decremented, Route from the registration's Path), sent to
@@ -130,12 +143,19 @@
 //!   relayed). BYE → 200 and BYE on the other leg; re-INVITE (one at a time,
 //!   491 otherwise), UPDATE, INFO, OPTIONS, MESSAGE are relayed as new
 //!   requests of the other dialog with their responses relayed back; CANCEL
-//!   before the answer → 200, 487, CANCEL to every device.
+//!   before the answer → 200, 487, CANCEL to every device. On anchored calls
+//!   an INFO digit (`application/dtmf-relay`, `application/dtmf`) is
+//!   answered 200 by the switch and goes to the other leg as
+//!   [`Effect::MediaDtmf`] (RFC 4733 events), not relayed.
 //! - Hang-up on request ([`Switch::hang_up`]): an answered call gets BYE on
 //!   both legs; an unanswered one CANCEL towards its devices and 480
 //!   ("Call Terminated") to the caller; the CDR's `hangup_by` is `system`.
+//!   [`Switch::media_timeout`] (the gateway saw no RTP) ends a call the same
+//!   way, with [`CdrRecord::end_reason`] [`EndReason::MediaTimeout`].
 //! - End: [`Effect::MediaRelease`], [`Effect::WriteCdr`] with a
-//!   [`CdrRecord`] (a failed write is reported as
+//!   [`CdrRecord`] (its [`CdrRecord::call`] and [`CdrRecord::answered_leg`]
+//!   name the media session's legs, [`LegId::A`] being the caller's; the
+//!   driver fills [`CdrRecord::media`]; a failed write is reported as
 //!   [`SwitchEvent::CdrWriteFailed`], not retried), [`SwitchEvent::CallEnded`].
 //!   Media effects that fail or time out ([`CallPolicy::media_timeout`]) end
 //!   the call: 503 to an unanswered caller, BYE otherwise.
@@ -161,12 +181,17 @@ pub mod timers;
 mod trunk;
 
 pub use acl::{InvalidPrefix, IpPrefix};
-pub use call::cdr::{CallDestination, CallSource, CdrRecord, Disposition, HangupBy};
+pub use call::cdr::{
+    CallDestination, CallSource, CdrRecord, Disposition, EndReason, HangupBy, MediaLegRole,
+    MediaLegSummary, MediaSummary,
+};
 pub use call::{CallRef, CallSnapshot, CallState, LegId, LegSnapshot, LegState};
 pub use config::{AuthPolicy, CallPolicy, RegistrarPolicy, SwitchConfig, TrunkConfig};
 pub use core::{Switch, Wakeup};
 pub use directory::{DirectoryError, DirectoryUser, GroupPolicy, UserDirectory};
-pub use effects::{BindingId, BindingRecord, Effect, EffectResult, EffectToken, StoredCredentials};
+pub use effects::{
+    BindingId, BindingRecord, Effect, EffectResult, EffectToken, LocalMedia, StoredCredentials,
+};
 pub use events::{RemovalReason, ResponseCounts, SwitchEvent, SwitchStats};
 pub use sb_sip_transaction::Transmit;
 pub use trunk::TrunkSnapshot;

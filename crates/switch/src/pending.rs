@@ -151,6 +151,10 @@ impl Switch {
             }
             PendingKind::Media { call, step } => match result {
                 Ok(EffectResult::Media(sdp)) => self.media_done(now, unix_ms, call, step, sdp),
+                Ok(EffectResult::MediaNotAcceptable { reason }) => {
+                    tracing::debug!(%call, %reason, "SDP not acceptable");
+                    self.media_rejected(now, unix_ms, call, step);
+                }
                 other => {
                     let reason = failure_reason(other, "media");
                     self.events.push_back(SwitchEvent::EffectFailed { reason });

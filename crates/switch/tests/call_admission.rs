@@ -134,7 +134,7 @@ fn no_open_relay_for_foreign_domains() {
 }
 
 #[test]
-fn reject_steps_and_steps_that_need_media() {
+fn reject_steps_and_unmatched_numbers() {
     let mut h = Harness::new();
     let alice = Phone::alice();
     h.register_phone(&alice);
@@ -148,13 +148,6 @@ name = "internal"
 to = "0800"
 actions = [{ reject = { code = 486, reason = "Closed" } }]
 
-[[context.rule]]
-to = "*43"
-actions = ["echo"]
-
-[[context.rule]]
-to = "*44"
-actions = [{ tone = { frequency = 1000, duration = "5s" } }]
 "#,
         &[],
     ));
@@ -167,16 +160,6 @@ actions = [{ tone = { frequency = 1000, duration = "5s" } }]
         (cdr.disposition, cdr.hangup_by),
         (Disposition::Busy, HangupBy::System)
     );
-    // Echo and tone answer 501 until the switch drives media itself.
-    for (i, target) in ["sip:*43@example.test", "sip:*44@example.test"]
-        .iter()
-        .enumerate()
-    {
-        h.call(&alice, target, &format!("rt-media-{i}"), SDP_A);
-        let (_, to_a) = to_addr(&h.take_sent(), alice.addr());
-        assert_eq!(codes(&to_a), [100, 501]);
-        assert_eq!(to_a[1].reason, "Media Not Available");
-    }
     // Nothing matches: 404.
     h.call(&alice, "sip:42@example.test", "rt-2", SDP_A);
     let (_, to_a) = to_addr(&h.take_sent(), alice.addr());

@@ -12,7 +12,7 @@ use crate::plan::{Rule, SourceCond};
 use crate::syntax::{Sink, Value, get};
 use crate::template::Captures;
 use crate::time::{TimeWindow, parse_dates, parse_days, parse_hours, parse_tz};
-use crate::{CompileOptions, ContextName, DialplanError, GroupName, RuleInfo, RuleName};
+use crate::{CompileOptions, ContextName, DialplanError, GroupName, MediaMode, RuleInfo, RuleName};
 
 const RULE_KEYS: &[&str] = &[
     "name",
@@ -23,10 +23,11 @@ const RULE_KEYS: &[&str] = &[
     "source",
     "time",
     "if_trunk_configured",
+    "media",
     "actions",
 ];
 const RULE_EXPECTED: &str =
-    "name, to, to_regex, from, from_regex, source, time, if_trunk_configured, actions";
+    "name, to, to_regex, from, from_regex, source, time, if_trunk_configured, media, actions";
 
 /// A `goto` found in a rule, resolved once every file is read.
 #[derive(Debug)]
@@ -111,6 +112,7 @@ fn compile_rule_inner(
     check_group_names(sink, table, to_regex, from_regex);
     let source = get(table, "source").and_then(|v| source_condition(sink, v));
     let time = get(table, "time").map_or_else(Vec::new, |v| time_windows(sink, v));
+    let media = get(table, "media").and_then(|v| media_mode(sink, v));
     let guard =
         get(table, "if_trunk_configured").and_then(|v| sink.strings("if_trunk_configured", v));
     let mut enabled = true;
@@ -184,6 +186,7 @@ fn compile_rule_inner(
         source,
         time: time.into_boxed_slice(),
         actions: compiled.into_iter().map(|c| c.action).collect(),
+        media,
         to_groups,
         from_groups,
     };
@@ -353,6 +356,22 @@ fn source_condition(sink: &mut Sink<'_>, value: &Value<'_>) -> Option<SourceCond
             None
         }
     }
+}
+
+/// The rule's `media` option: `anchor` or `pass-through`.
+fn media_mode(sink: &mut Sink<'_>, value: &Value<'_>) -> Option<MediaMode> {
+    let text = sink.string("media", value)?;
+    let mode = MediaMode::parse(text);
+    if mode.is_none() {
+        sink.error(
+            value.span().start,
+            DialplanError::BadValue {
+                key: "media".to_owned(),
+                reason: format!("`{text}` is not `anchor` or `pass-through`"),
+            },
+        );
+    }
+    mode
 }
 
 fn time_windows(sink: &mut Sink<'_>, value: &Value<'_>) -> Vec<TimeWindow> {

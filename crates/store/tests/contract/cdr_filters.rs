@@ -54,6 +54,8 @@ fn varied(i: usize) -> NewCdr {
         sip_status: [200, 480, 486, 503, 487][i % 5],
         hangup_by: HangupBy::ALL[i % 3],
         node: None,
+        end_reason: None,
+        media: None,
     }
 }
 

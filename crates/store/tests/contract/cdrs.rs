@@ -9,7 +9,8 @@ use sb_store::{
 
 use crate::{Harness, NOW};
 
-/// A record with every optional field set: an answered call between two users.
+/// A record with every optional field set: an answered call between two users (ended by
+/// a media timeout, with the gateway's summary).
 pub(crate) fn answered() -> NewCdr {
     NewCdr {
         call_id: "a84b4c76e66710@192.0.2.4".to_owned(),
@@ -26,8 +27,18 @@ pub(crate) fn answered() -> NewCdr {
         sip_status: 200,
         hangup_by: HangupBy::Callee,
         node: Some("node-b.example.com".to_owned()),
+        end_reason: Some("media_timeout".to_owned()),
+        media: Some(MEDIA_JSON.to_owned()),
     }
 }
+
+/// A media summary as the server writes it (the store keeps it as given).
+pub(crate) const MEDIA_JSON: &str = "{\"path\":\"relay\",\"legs\":[{\"leg\":\"caller\",\
+    \"codec\":\"PCMU\",\"packets_received\":3300,\"packets_sent\":3298,\
+    \"bytes_received\":528000,\"bytes_sent\":527680,\"packets_lost\":2,\
+    \"jitter_ms\":1.25,\"frames_decoded\":0},{\"leg\":\"callee\",\"codec\":\"opus\",\
+    \"packets_received\":3299,\"packets_sent\":3300,\"bytes_received\":230930,\
+    \"bytes_sent\":231000,\"packets_lost\":0,\"jitter_ms\":0.5,\"frames_decoded\":3299}]}";
 
 /// Varied records for filters and paging: three calls start in each second (ties broken
 /// by id), every disposition, kind and party appears.
@@ -62,6 +73,8 @@ pub(crate) fn sample(i: usize) -> NewCdr {
         sip_status: [200, 480, 486, 503, 487][i % 5],
         hangup_by: HangupBy::ALL[i % 3],
         node: i.is_multiple_of(2).then(|| "node-a".to_owned()),
+        end_reason: None,
+        media: None,
     }
 }
 
@@ -96,6 +109,8 @@ pub(crate) fn stored(id: CdrId, new: &NewCdr) -> Cdr {
         sip_status: new.sip_status,
         hangup_by: new.hangup_by,
         node: new.node.clone(),
+        end_reason: new.end_reason.clone(),
+        media: new.media.clone(),
     }
 }
 
@@ -131,6 +146,8 @@ pub(crate) async fn cdr_round_trip_every_field(h: &Harness) {
         sip_status: 404,
         hangup_by: HangupBy::System,
         node: None,
+        end_reason: None,
+        media: None,
     };
     let trunk_out = NewCdr {
         destination: CdrDestination::Trunk("carrier-b".to_owned()),
@@ -181,7 +198,7 @@ pub(crate) async fn cdr_round_trip_every_field(h: &Harness) {
 
 pub(crate) async fn cdr_invalid_records_are_refused(h: &Harness) {
     let store = h.open().await;
-    let cases: [(&str, NewCdr); 8] = [
+    let cases: [(&str, NewCdr); 10] = [
         (
             "call_id",
             NewCdr {
@@ -240,6 +257,20 @@ pub(crate) async fn cdr_invalid_records_are_refused(h: &Harness) {
                 ..answered()
             },
         ),
+        (
+            "destination",
+            NewCdr {
+                destination: CdrDestination::Media(String::new()),
+                ..answered()
+            },
+        ),
+        (
+            "end_reason",
+            NewCdr {
+                end_reason: Some(String::new()),
+                ..answered()
+            },
+        ),
     ];
     for (field, cdr) in &cases {
         let err = store.insert_cdr(cdr).await.expect_err(field);
@@ -293,12 +324,26 @@ pub(crate) async fn cdr_invalid_records_are_refused(h: &Harness) {
         good.replace("'ANSWERED'", "'answered'"),
         good.replace("200", "700"),
         good.replace("'caller'", "'nobody'"),
+        good.replace("'user', 'b'", "'media', NULL"),
     ] {
         assert!(h.execute(&insert(&bad)).await.is_err(), "accepted: {bad}");
     }
+    h.execute(&insert(&good.replace("'user', 'b'", "'media', 'echo'")))
+        .await
+        .expect("a call the switch answered itself");
+    let with = |end_reason: &str| {
+        format!(
+            "INSERT INTO cdrs ({columns}, end_reason, media) VALUES ({good}, {end_reason}, '{{}}')"
+        )
+    };
+    h.execute(&with("'media_timeout'"))
+        .await
+        .expect("an end reason and a media summary");
+    h.execute(&with("NULL")).await.expect("no end reason");
+    assert!(h.execute(&with("''")).await.is_err(), "an empty end reason");
     assert_eq!(
         store.count_cdrs(&CdrQuery::default()).await.expect("count"),
-        1
+        4
     );
     store.close().await;
 }
@@ -320,6 +365,8 @@ pub(crate) async fn cdr_csv_export_exact_bytes(h: &Harness) {
         sip_status: 200,
         hangup_by: HangupBy::Caller,
         node: Some("Zoë ☎ node".to_owned()),
+        end_reason: Some("media_timeout".to_owned()),
+        media: Some("{\"path\":\"echo\",\"legs\":[]}".to_owned()),
     };
     let id = store.insert_cdr(&tricky).await.expect("insert");
     let unanswered = NewCdr {
@@ -334,6 +381,8 @@ pub(crate) async fn cdr_csv_export_exact_bytes(h: &Harness) {
         sip_status: 480,
         hangup_by: HangupBy::System,
         node: None,
+        end_reason: None,
+        media: None,
         ..tricky.clone()
     };
     let id2 = store.insert_cdr(&unanswered).await.expect("insert");
@@ -343,13 +392,15 @@ pub(crate) async fn cdr_csv_export_exact_bytes(h: &Harness) {
     let expected = format!(
         "id,call_id,caller,caller_domain,callee,dialed,source_kind,source_name,\
          destination_kind,destination_name,start_utc,answer_utc,end_utc,duration_ms,\
-         billable_ms,duration_s,billable_s,disposition,sip_status,hangup_by,node\r\n\
+         billable_ms,duration_s,billable_s,disposition,sip_status,hangup_by,node,end_reason,\
+         media\r\n\
          {id},\"q\"\"uote,comma@192.0.2.9\",\"'=HYPERLINK(\"\"http://example.com\"\")\",\
          example.com,\"line\r\nbreak\",'+4930123,user,'-alice,trunk,'@trunk,\
          2023-11-14T22:13:20.123Z,2023-11-14T22:13:21.000Z,2023-11-14T22:14:21.999Z,\
-         61876,60999,61,60,ANSWERED,200,caller,Zoë ☎ node\r\n\
+         61876,60999,61,60,ANSWERED,200,caller,Zoë ☎ node,media_timeout,\
+         \"{{\"\"path\"\":\"\"echo\"\",\"\"legs\"\":[]}}\"\r\n\
          {id2},\"q\"\"uote,comma@192.0.2.9\",bob,example.com,alice,100,user,'-alice,none,,\
-         2020-09-13T12:26:40.000Z,,2020-09-13T12:26:40.999Z,999,0,0,0,NO ANSWER,480,system,\r\n",
+         2020-09-13T12:26:40.000Z,,2020-09-13T12:26:40.999Z,999,0,0,0,NO ANSWER,480,system,,,\r\n",
         id = id.get(),
         id2 = id2.get(),
     );

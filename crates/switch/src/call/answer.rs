@@ -97,14 +97,15 @@ impl Switch {
             a_tx,
             cseq,
             ok,
-            leg,
+            Some(leg),
             other_cseq,
             offer_in_2xx,
         );
     }
 
     /// Starts retransmitting `response` (a 2xx sent on `server_tx` of leg
-    /// `toward`) until the ACK with CSeq `cseq` arrives.
+    /// `toward`) until the ACK with CSeq `cseq` arrives, which is then
+    /// relayed to leg `other` (if any) for its 2xx with CSeq `other_cseq`.
     #[expect(
         clippy::too_many_arguments,
         reason = "every part of the exchange is needed later"
@@ -117,7 +118,7 @@ impl Switch {
         server_tx: TxId,
         cseq: u32,
         response: Response,
-        other: LegId,
+        other: Option<LegId>,
         other_cseq: u32,
         answer_in_ack: bool,
     ) {
@@ -155,7 +156,7 @@ impl Switch {
     /// An ACK for a 2xx (the transaction layer does not absorb those): when
     /// it acknowledges the 2xx the switch is retransmitting, it is relayed
     /// to the other leg.
-    pub(crate) fn on_ack(&mut self, now: Instant, ack: &Request) {
+    pub(crate) fn on_ack(&mut self, now: Instant, unix_ms: u64, ack: &Request) {
         let h = &ack.headers;
         let (Ok(call_id), Ok(to), Ok(from), Ok(cseq)) =
             (h.call_id(), h.to_addr(), h.from_addr(), h.cseq())
@@ -183,15 +184,23 @@ impl Switch {
             && let Some(wait) = call.ack_wait.take()
         {
             self.stop_ack_wait(&wait);
-            match is_sdp(&ack.headers, &ack.body) && wait.answer_in_ack {
-                true => {
+            match (
+                wait.other,
+                is_sdp(&ack.headers, &ack.body) && wait.answer_in_ack,
+            ) {
+                (None, _) => {
+                    // The switch answered the call itself.
+                    self.local_acknowledged(now, unix_ms, call);
+                    return;
+                }
+                (Some(other), true) => {
                     let step = MediaStep::Ack {
-                        to: wait.other,
+                        to: other,
                         cseq: wait.other_cseq,
                     };
-                    self.media_answer(now, &mut call, leg, wait.other, ack.body.clone(), step);
+                    self.media_answer(now, &mut call, leg, other, ack.body.clone(), step);
                 }
-                false => self.send_ack(&mut call, wait.other, wait.other_cseq, None),
+                (Some(other), false) => self.send_ack(&mut call, other, wait.other_cseq, None),
             }
         }
         self.calls.map.insert(id, call);
@@ -276,6 +285,10 @@ impl Switch {
                         );
                     }
                     self.calls.map.insert(id, call);
+                }
+                CallTimer::ToneEnd => {
+                    call.step_timer = None;
+                    self.tone_ended(now, unix_ms, call);
                 }
                 CallTimer::AckTimeout => {
                     // RFC 3261 §13.3.1.4: no ACK in 64·T1, the session ends.

@@ -6,6 +6,9 @@ use std::fmt;
 
 use sb_sip_message::{ByteStr, CallId, StatusCode};
 
+pub use super::cdr_media::{MediaLegRole, MediaLegSummary, MediaSummary};
+use super::{CallRef, LegId};
+
 /// How a call ended, as billing systems name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Disposition {
@@ -115,33 +118,67 @@ pub enum CallDestination {
     User(ByteStr),
     /// A trunk (its name).
     Trunk(ByteStr),
+    /// The switch answered the call itself with media of its own: the
+    /// dialplan's `echo` or `tone` (that name).
+    Media(ByteStr),
     /// Nowhere: rejected, no route, no such user.
     None,
 }
 
 impl CallDestination {
-    /// `user`, `trunk` or `none`.
+    /// `user`, `trunk`, `media` or `none`.
     pub fn kind(&self) -> &'static str {
         match self {
             CallDestination::User(_) => "user",
             CallDestination::Trunk(_) => "trunk",
+            CallDestination::Media(_) => "media",
             CallDestination::None => "none",
         }
     }
 
-    /// The user or trunk name; `None` for [`CallDestination::None`].
+    /// The user or trunk name, or `echo`/`tone`; `None` for
+    /// [`CallDestination::None`].
     pub fn name(&self) -> Option<&str> {
         match self {
-            CallDestination::User(n) | CallDestination::Trunk(n) => Some(n),
+            CallDestination::User(n) | CallDestination::Trunk(n) | CallDestination::Media(n) => {
+                Some(n)
+            }
             CallDestination::None => None,
         }
     }
 }
 
+/// Why the switch ended a call, when the disposition and `hangup_by` do
+/// not say it all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndReason {
+    /// The media gateway saw no RTP from a device for too long
+    /// ([`crate::Switch::media_timeout`]).
+    MediaTimeout,
+}
+
+impl EndReason {
+    /// The stored text: `media_timeout`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::MediaTimeout => "media_timeout",
+        }
+    }
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One finished call. Times are wall clock, Unix milliseconds, as passed to
 /// the switch's inputs; `start <= answer <= end`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CdrRecord {
+    /// The call in the switch's effects and events (its media session is
+    /// known by it).
+    pub call: CallRef,
     /// Call-ID of the caller's leg.
     pub call_id: CallId,
     /// Who called: the authenticated user name, or the From user (a number)
@@ -170,6 +207,19 @@ pub struct CdrRecord {
     pub sip_status: StatusCode,
     /// Which side ended it.
     pub hangup_by: HangupBy,
+    /// Why the switch ended it, when there is more to say than `hangup_by`
+    /// (a media timeout).
+    pub end_reason: Option<EndReason>,
+    /// The B leg of the device that answered (also when the caller never
+    /// got that answer); the caller's leg is [`LegId::A`]. `None` when no
+    /// device answered (not answered, or answered by the switch itself:
+    /// [`CallDestination::Media`]).
+    pub answered_leg: Option<LegId>,
+    /// What the media gateway measured. The switch always leaves it `None`:
+    /// the driver fills it in from the call's media session (the caller's
+    /// leg is [`LegId::A`], the callee's [`CdrRecord::answered_leg`]) before
+    /// writing the record.
+    pub media: Option<MediaSummary>,
 }
 
 impl CdrRecord {
@@ -200,5 +250,13 @@ mod tests {
         assert_eq!(d(404), Disposition::Failed);
         assert_eq!(d(503), Disposition::Failed);
         assert_eq!(Disposition::NoAnswer.to_string(), "NO ANSWER");
+    }
+
+    #[test]
+    fn destinations_and_end_reasons_as_stored() {
+        let echo = CallDestination::Media(ByteStr::from_static("echo"));
+        assert_eq!((echo.kind(), echo.name()), ("media", Some("echo")));
+        assert_eq!(CallDestination::None.name(), None);
+        assert_eq!(EndReason::MediaTimeout.to_string(), "media_timeout");
     }
 }

@@ -1,13 +1,14 @@
 //! The end of a call: final response or BYE to whoever still needs one,
 //! CANCEL to ringing devices, the media session released, the CDR written
 //! ([`Effect::WriteCdr`]) and [`SwitchEvent::CallEnded`]. Also the switch-side
-//! endings: shutdown, failures the call cannot survive.
+//! endings: shutdown, failures the call cannot survive, an administrator's
+//! hang-up and the media gateway's media timeout.
 
 use std::time::Instant;
 
 use sb_sip_message::{ByteStr, HeaderName, Method, StatusCode};
 
-use super::cdr::{Disposition, HangupBy};
+use super::cdr::{Disposition, EndReason, HangupBy};
 use super::{Call, CallRef, ForkState, LegId, TxRole};
 use crate::core::Switch;
 use crate::effects::Effect;
@@ -41,7 +42,8 @@ impl Switch {
 
     /// Ends a call the switch cannot carry on (shutdown, media failure, no
     /// ACK): an unanswered caller gets `status` and its devices CANCEL; an
-    /// answered call gets BYE on both legs.
+    /// answered call gets BYE on both legs (only the caller's when the
+    /// switch answered it itself).
     pub(crate) fn abort_call(
         &mut self,
         now: Instant,
@@ -49,6 +51,18 @@ impl Switch {
         mut call: Box<Call>,
         status: StatusCode,
     ) {
+        if call.local.as_ref().is_some_and(|l| l.answered) {
+            self.send_bye(now, &mut call, LegId::A);
+            self.finish(
+                now,
+                unix_ms,
+                call,
+                Disposition::Answered,
+                StatusCode::OK,
+                HangupBy::System,
+            );
+            return;
+        }
         let Some(winner) = call.winner else {
             self.fail_call(
                 now,
@@ -107,7 +121,7 @@ impl Switch {
     /// still waiting for the ACK the other leg would have sent is
     /// acknowledged first (RFC 3261 §13.2.2.4: every 2xx gets its ACK).
     pub(crate) fn send_bye(&mut self, now: Instant, call: &mut Call, leg: LegId) {
-        if call.ack_wait.as_ref().is_some_and(|w| w.other == leg)
+        if call.ack_wait.as_ref().is_some_and(|w| w.other == Some(leg))
             && let Some(wait) = call.ack_wait.take()
         {
             if let Some(t) = wait.retransmit {
@@ -198,6 +212,7 @@ impl Switch {
             self.push_effect(Effect::MediaRelease { call: call.id });
         }
         let mut record = call.cdr;
+        record.answered_leg = call.winner;
         record.end_unix_ms = unix_ms.max(record.start_unix_ms);
         if disposition != Disposition::Answered {
             record.answer_unix_ms = None;
@@ -250,10 +265,39 @@ impl Switch {
         let Some(id) = self.calls.by_caller_call_id(call_id) else {
             return false;
         };
-        let Some(mut call) = self.calls.map.remove(&id) else {
+        let Some(call) = self.calls.map.remove(&id) else {
             return false;
         };
+        self.end_on_request(now, unix_ms, call);
+        self.sync_gauges();
+        true
+    }
+
+    /// The media gateway saw no RTP on the call for too long: the call
+    /// ends as [`Switch::hang_up`] ends it (BYE on both legs of an answered
+    /// call; CANCEL towards the devices and 480 "Call Terminated" to an
+    /// unanswered caller), with `hangup_by` `system` and the CDR's
+    /// [`crate::CdrRecord::end_reason`] [`EndReason::MediaTimeout`].
+    /// Returns `false` when the call is no longer there.
+    pub fn media_timeout(&mut self, now: Instant, unix_ms: u64, call: CallRef) -> bool {
+        let Some(mut call) = self.calls.map.remove(&call) else {
+            return false;
+        };
+        tracing::info!(call = %call.id, "no media: hanging up");
+        call.cdr.end_reason = Some(EndReason::MediaTimeout);
+        self.end_on_request(now, unix_ms, call);
+        self.sync_gauges();
+        true
+    }
+
+    /// Ends a call on the switch's decision (an administrator, the media
+    /// gateway): BYE on the answered legs, or CANCEL and 480.
+    fn end_on_request(&mut self, now: Instant, unix_ms: u64, mut call: Box<Call>) {
         let status = StatusCode::TEMPORARILY_UNAVAILABLE;
+        if call.local.as_ref().is_some_and(|l| l.answered) {
+            self.abort_call(now, unix_ms, call, status);
+            return;
+        }
         match call.winner {
             Some(winner) => {
                 self.send_bye(now, &mut call, winner);
@@ -273,8 +317,6 @@ impl Switch {
                 );
             }
         }
-        self.sync_gauges();
-        true
     }
 
     /// Ends every live call (shutdown), oldest first.

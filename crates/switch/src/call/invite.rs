@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use sb_dialplan::{ContextName, GroupName};
+use sb_dialplan::{ContextName, GroupName, MediaMode};
 use sb_sip_message::{
     ByteStr, Destination, HeaderName, NameAddr, Params, Peer, Request, RequestCore, StatusCode, Uri,
 };
@@ -324,7 +324,13 @@ impl Switch {
             ring_lookup: None,
             trunk_step: None,
             media_used: false,
+            anchor: self.config.calls.media_gateway
+                && plan
+                    .and_then(|p| p.media)
+                    .map_or(self.config.calls.anchor_media, |m| m == MediaMode::Anchor),
+            local: None,
             cdr: CdrRecord {
+                call: id,
                 call_id: core.call_id.clone(),
                 caller: admitted.caller,
                 caller_domain: admitted.caller_domain,
@@ -338,6 +344,9 @@ impl Switch {
                 disposition: Disposition::Failed,
                 sip_status: StatusCode::SERVER_INTERNAL_ERROR,
                 hangup_by: HangupBy::System,
+                end_reason: None,
+                answered_leg: None,
+                media: None,
             },
         };
         let mut call = Box::new(call);

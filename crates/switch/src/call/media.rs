@@ -1,8 +1,14 @@
 //! The media seam: every SDP crossing the switch goes through the media
-//! engine as an effect ([`Effect::MediaOffer`], [`Effect::MediaAnswer`]),
-//! and the message carrying it waits for the result. A result that comes
-//! too late for its message (the call moved on) is dropped; a failure or a
-//! timeout ends the call (503 to an unanswered caller, BYE otherwise).
+//! engine as an effect ([`Effect::MediaOffer`], [`Effect::MediaAnswer`],
+//! and [`Effect::MediaLocal`] for the switch's own media), each marked with
+//! the call's choice of anchoring, and the message carrying it waits for the
+//! result. A result that comes too late for its message (the call moved on)
+//! is dropped; a failure or a timeout ends the call (503 to an unanswered
+//! caller, BYE otherwise). An SDP the engine cannot accept
+//! ([`crate::EffectResult::MediaNotAcceptable`]) gets 488 where that leaves
+//! a consistent call: the caller's offer fails its B leg, a re-INVITE or
+//! UPDATE offer is refused and the call goes on (RFC 3261 §14.2), the
+//! switch's own media fails its step.
 
 use std::time::Instant;
 
@@ -39,6 +45,8 @@ pub(crate) enum MediaStep {
         response: Box<Response>,
         offer_in_2xx: bool,
     },
+    /// The switch's own media on leg A: its 200 (`answering`) or its 183.
+    Local { answering: bool },
 }
 
 impl Switch {
@@ -64,6 +72,7 @@ impl Switch {
             to,
             to_transport,
             sdp,
+            anchor: call.anchor,
         };
         let timeout = self.config.calls.media_timeout;
         self.start_effect(
@@ -93,6 +102,7 @@ impl Switch {
             from,
             to,
             sdp,
+            anchor: call.anchor,
         };
         let timeout = self.config.calls.media_timeout;
         self.start_effect(
@@ -159,8 +169,52 @@ impl Switch {
                     offer_in_2xx,
                 );
             }
+            MediaStep::Local { answering } => {
+                self.local_media_ready(now, unix_ms, &mut call, answering, sdp);
+            }
         }
         self.calls.map.insert(id, call);
+    }
+
+    /// The media engine cannot accept the SDP of `step`: 488 where the call
+    /// stays consistent, otherwise as a failure.
+    pub(crate) fn media_rejected(
+        &mut self,
+        now: Instant,
+        unix_ms: u64,
+        id: CallRef,
+        step: MediaStep,
+    ) {
+        match step {
+            MediaStep::ForkOffer { leg } => {
+                let Some(mut call) = self.calls.map.remove(&id) else {
+                    return;
+                };
+                if let Some(fork) = call.fork_mut(leg)
+                    && fork.state == ForkState::Offering
+                {
+                    fork.state = ForkState::Done;
+                    let status = StatusCode::NOT_ACCEPTABLE_HERE;
+                    super::fork::note_failure(&mut call, status, None, true);
+                }
+                self.check_forks(now, unix_ms, call);
+            }
+            MediaStep::RelayRequest { relay } => {
+                let Some(mut call) = self.calls.map.remove(&id) else {
+                    return;
+                };
+                if let Some(i) = call.relays.iter().position(|r| r.id == relay) {
+                    let r = call.relays.remove(i);
+                    let status = StatusCode::NOT_ACCEPTABLE_HERE;
+                    self.reply(now, r.server_tx, &r.request, status, None, |_| {});
+                }
+                self.calls.map.insert(id, call);
+            }
+            MediaStep::Local { answering } => {
+                self.local_media_rejected(now, unix_ms, id, answering);
+            }
+            step => self.media_failed(now, unix_ms, id, step),
+        }
     }
 
     /// A media effect failed or timed out: the call cannot carry media.
@@ -175,6 +229,10 @@ impl Switch {
             return;
         };
         let relay = match step {
+            MediaStep::Local { answering } => {
+                self.local_media_failed(now, unix_ms, call, answering);
+                return;
+            }
             MediaStep::RelayRequest { relay } => call
                 .relays
                 .iter()

@@ -11,10 +11,13 @@
 //! [`fork`] runs the B legs (forking, CANCEL, best response), [`trunk`] the
 //! legs through trunks (credentials, failover), [`cancel`] disposes of legs
 //! nobody wants, [`answer`] the 2xx/ACK exchange, [`relay`] requests inside
-//! a dialog, [`media`] the media effects, [`end`] teardown, CDRs, shutdown
-//! and hanging up on request, [`snapshot`] the live view of calls.
+//! a dialog, [`media`] the media effects, [`local`] calls the switch answers
+//! with media of its own (echo, tone), [`dtmf`] SIP INFO digits on anchored
+//! calls, [`end`] teardown, CDRs, shutdown, hanging up on request and media
+//! timeouts, [`snapshot`] the live view of calls.
 
 pub(crate) mod cdr;
+pub(crate) mod cdr_media;
 pub(crate) mod dialog;
 pub(crate) mod plan;
 pub(crate) mod snapshot;
@@ -22,9 +25,11 @@ pub(crate) mod snapshot;
 mod answer;
 mod best;
 mod cancel;
+mod dtmf;
 mod end;
 mod fork;
 mod invite;
+mod local;
 mod media;
 mod relay;
 mod trunk;
@@ -43,6 +48,7 @@ use crate::config::TrunkConfig;
 use crate::timers::{TimerHandle, TimerQueue};
 use cdr::{CallDestination, CdrRecord, Disposition};
 pub(crate) use dialog::Dialog;
+pub(crate) use local::LocalPlay;
 pub(crate) use media::MediaStep;
 use plan::{Plan, RingLookup, TrunkStep};
 pub use snapshot::{CallSnapshot, LegSnapshot, LegState};
@@ -131,6 +137,8 @@ pub(crate) enum CallTimer {
     Retransmit2xx,
     /// No ACK for the 2xx within 64·T1.
     AckTimeout,
+    /// The switch's own tone has played for its duration.
+    ToneEnd,
 }
 
 /// Whether a B leg is to be cancelled.
@@ -217,14 +225,15 @@ pub(crate) struct Relay {
 
 /// A 2xx to an INVITE the switch sent on leg `toward`, retransmitted until
 /// its ACK arrives; the ACK is then relayed to leg `other`, whose 2xx it
-/// acknowledges.
+/// acknowledges (`None`: the switch answered the call itself, nothing to
+/// relay).
 #[derive(Debug)]
 pub(crate) struct AckWait {
     pub(crate) toward: LegId,
     pub(crate) server_tx: TxId,
     pub(crate) cseq: u32,
     pub(crate) response: Response,
-    pub(crate) other: LegId,
+    pub(crate) other: Option<LegId>,
     pub(crate) other_cseq: u32,
     /// The 2xx carried an offer, so the ACK carries the answer.
     pub(crate) answer_in_ack: bool,
@@ -292,6 +301,12 @@ pub(crate) struct Call {
     pub(crate) trunk_step: Option<TrunkStep>,
     /// A media effect was emitted (so the media engine holds a session).
     pub(crate) media_used: bool,
+    /// The call's media goes through the gateway (the dialplan's `media`
+    /// option, else the policy); set for good once the switch plays media
+    /// of its own.
+    pub(crate) anchor: bool,
+    /// Media the switch plays itself (echo, tone), while it does.
+    pub(crate) local: Option<LocalPlay>,
     /// The record, completed when the call ends.
     pub(crate) cdr: CdrRecord,
 }
@@ -303,6 +318,12 @@ impl Call {
 
     pub(crate) fn fork_mut(&mut self, leg: LegId) -> Option<&mut Fork> {
         self.forks.get_mut(leg.fork_index()?)
+    }
+
+    /// Whether the call is answered: by a device, or by the switch itself
+    /// (echo, tone).
+    pub(crate) fn answered(&self) -> bool {
+        self.winner.is_some() || self.local.as_ref().is_some_and(|l| l.answered)
     }
 
     /// The dialog of leg `leg`.

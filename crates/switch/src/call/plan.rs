@@ -13,9 +13,14 @@
 //! - `Trunk`: out through the first trunk, failing over to the next
 //!   ([`super::trunk`]).
 //! - `Reject`: that status; routing ends.
-//! - `Echo` and `Tone` need a media engine that can answer calls itself,
-//!   which the switch does not drive yet: they answer 501 Not Implemented
-//!   (reason "Media Not Available") and routing ends.
+//! - `Echo` and `Tone`: the switch answers with media of its own
+//!   ([`super::local`]): `Echo` answers and routing ends; `Tone` as the last
+//!   step answers, plays and hangs up, and before other steps plays as
+//!   early media, then the next step runs.
+//!
+//! The decision's `media` option (else [`crate::CallPolicy::anchor_media`];
+//! calls without a dialplan: the policy) says whether the call's media
+//! effects ask the gateway to anchor the media.
 //!
 //! A step that fails (every leg failed, no answer in time) moves on to the
 //! next; when none is left the caller gets the best failure seen in any step
@@ -27,8 +32,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sb_dialplan::{
-    CallFacts, CallerId, ContextName, Dialplan, GroupName, Outcome, RingStrategy, RingTarget,
-    Source, Step, TrunkName, UnixTime, UserName,
+    CallFacts, CallerId, ContextName, Dialplan, GroupName, MediaMode, Outcome, RingStrategy,
+    RingTarget, Source, Step, TrunkName, UnixTime, UserName,
 };
 use sb_sip_message::{Aor, ByteStr, HeaderName, StatusCode};
 
@@ -36,6 +41,7 @@ use super::cdr::{CallDestination, CallSource, Disposition, HangupBy};
 use super::fork::note_failure_as;
 use super::{Call, CallRef, CallState, CallTimer};
 use crate::core::Switch;
+use crate::effects::LocalMedia;
 use crate::pending::Waiter;
 
 /// What the dialplan decided for a call, and the steps still to run.
@@ -53,6 +59,8 @@ pub(crate) struct Plan {
     pub(crate) number: ByteStr,
     /// The caller's display name for outgoing legs (after `set_caller_id`).
     pub(crate) display: Option<ByteStr>,
+    /// Where the call's media flows, when the dialplan chose.
+    pub(crate) media: Option<MediaMode>,
 }
 
 /// A ring step waiting for its users' existence to be looked up.
@@ -175,6 +183,7 @@ impl Switch {
             })
             .collect();
         plan.caller_id = decision.caller_id;
+        plan.media = decision.media;
         Ok(plan)
     }
 
@@ -203,14 +212,16 @@ impl Switch {
                     .unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
                 self.reject_call(now, unix_ms, call, status, reason.as_deref());
             }
-            Step::Echo | Step::Tone { .. } => {
-                self.reject_call(
-                    now,
-                    unix_ms,
-                    call,
-                    StatusCode::NOT_IMPLEMENTED,
-                    Some("Media Not Available"),
-                );
+            Step::Echo => self.start_local_media(now, unix_ms, call, LocalMedia::Echo),
+            Step::Tone {
+                frequency_hz,
+                duration,
+            } => {
+                let tone = LocalMedia::Tone {
+                    frequency_hz,
+                    duration,
+                };
+                self.start_local_media(now, unix_ms, call, tone);
             }
         }
     }

@@ -4,7 +4,9 @@
 //! call on both legs, and re-INVITE, UPDATE, INFO, OPTIONS and MESSAGE are
 //! sent on the other leg as new requests of that dialog, their responses
 //! relayed back (SDP through the media engine). Only one re-INVITE at a time
-//! (491 otherwise, RFC 3261 §14.2).
+//! (491 otherwise, RFC 3261 §14.2). On anchored calls, INFO digits are
+//! answered here and sent on as RFC 4733 events ([`super::dtmf`]); on calls
+//! the switch answered itself, requests are answered by [`super::local`].
 
 use std::time::Instant;
 
@@ -82,6 +84,10 @@ impl Switch {
         dialog.remote_cseq = Some(seq);
         match &request.method {
             Method::Bye => self.on_bye(now, unix_ms, call, leg, tx, &request),
+            method if relayed_method(method) && call.local.is_some_and(|l| l.answered) => {
+                self.local_request(now, &call, tx, &request);
+                self.calls.map.insert(id, call);
+            }
             method if relayed_method(method) => {
                 self.relay_request(now, call, leg, tx, request, core);
             }
@@ -170,6 +176,13 @@ impl Switch {
             self.no_such_dialog(now, tx, &request);
             return;
         };
+        if call.anchor
+            && request.method == Method::Info
+            && self.info_digit(now, &call, peer, tx, &request)
+        {
+            self.calls.map.insert(id, call);
+            return;
+        }
         let invite = request.method == Method::Invite;
         if invite
             && (call.winner.is_none()
@@ -390,7 +403,7 @@ impl Switch {
                 relay.server_tx,
                 cseq,
                 keep,
-                relay.to,
+                Some(relay.to),
                 relay.sent_cseq,
                 offer_in_2xx,
             );

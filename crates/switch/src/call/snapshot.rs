@@ -85,7 +85,7 @@ pub struct LegSnapshot {
 
 impl Call {
     pub(crate) fn snapshot(&self) -> CallSnapshot {
-        let a_state = if self.winner.is_some() {
+        let a_state = if self.answered() {
             LegState::Confirmed
         } else if self.a_early {
             LegState::Early

@@ -143,9 +143,12 @@ impl Harness {
                             EffectResult::Credentials(found),
                         );
                     }
-                    (Effect::MediaOffer { sdp, .. } | Effect::MediaAnswer { sdp, .. }, _)
-                        if self.auto_media =>
-                    {
+                    (
+                        Effect::MediaOffer { sdp, .. }
+                        | Effect::MediaAnswer { sdp, .. }
+                        | Effect::MediaLocal { sdp, .. },
+                        _,
+                    ) if self.auto_media => {
                         let out = match self.media_rewrite {
                             Some(rewrite) => Bytes::from(rewrite(sdp)),
                             None => sdp.clone(),
