@@ -93,9 +93,9 @@ pub use credentials::{
 };
 pub use error::{ApiError, ErrorCode, TlsError};
 pub use live::{
-    Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, Health, HealthCheck, Live, LiveCall,
-    LiveLeg, MetricsSnapshot, Registration, RouteTest, RouteTestResult, TrunkRegistration,
-    TrunkSettings, TrunkSource, TrunkState,
+    Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, ExtraMetric, Health, HealthCheck,
+    Live, LiveCall, LiveLeg, MediaLegStats, MediaStats, MetricsSnapshot, Registration, RouteTest,
+    RouteTestResult, TrunkRegistration, TrunkSettings, TrunkSource, TrunkState,
 };
 pub use metrics::render_metrics;
 pub use openapi::document as openapi_document;

@@ -93,7 +93,7 @@ pub struct Registration {
 }
 
 /// A call in progress (JSON: `{"id","caller","callee","state","started_at","answered_at",
-/// "duration","legs"}`).
+/// "duration","legs","media"}`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LiveCall {
     /// Call-ID of the caller's leg (what `hang_up` takes).
@@ -115,6 +115,49 @@ pub struct LiveCall {
     pub duration_ms: u64,
     /// Its legs.
     pub legs: Vec<LiveLeg>,
+    /// What its media does, once negotiated.
+    pub media: Option<MediaStats>,
+}
+
+/// A call's media as the gateway sees it (live calls and call records).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaStats {
+    /// `relay` (same codec, forwarded), `transcode`, `echo`, `tone`, `pass-through` (devices
+    /// exchange RTP directly) or `negotiating`.
+    pub path: String,
+    /// The caller's leg, then the answering device's.
+    pub legs: Vec<MediaLegStats>,
+}
+
+/// One leg's media figures.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaLegStats {
+    /// `caller` or `callee`.
+    pub leg: String,
+    /// The codec sent on the leg.
+    pub codec: Option<String>,
+    /// RTP packets received from the device.
+    pub packets_received: u64,
+    /// RTP packets sent to the device.
+    pub packets_sent: u64,
+    /// RTP payload and header bytes received.
+    pub bytes_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Packets the device sent that never arrived (sequence gaps).
+    pub packets_lost: u64,
+    /// Interarrival jitter (RFC 3550 §6.4.1) in milliseconds.
+    pub jitter_ms: f64,
+    /// Audio frames decoded (0 on a relayed leg).
+    pub frames_decoded: u64,
+    /// Audio frames encoded.
+    #[serde(default)]
+    pub frames_encoded: u64,
+    /// Whether the leg is SRTP.
+    #[serde(default)]
+    pub srtp: bool,
 }
 
 /// One leg of a call (JSON: `{"role","peer","transport","state","codec"}`).
@@ -305,6 +348,21 @@ pub struct MetricsSnapshot {
     pub trunk_registered: Vec<(String, bool)>,
     /// Call records that could not be written (counter).
     pub cdr_write_failures: u64,
+    /// Further single-valued metrics (the media gateway's).
+    pub extra: Vec<ExtraMetric>,
+}
+
+/// One more single-valued metric for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraMetric {
+    /// Name without the `switchboard_` prefix.
+    pub name: &'static str,
+    /// `gauge` or `counter`.
+    pub kind: &'static str,
+    /// The `# HELP` text.
+    pub help: &'static str,
+    /// The value.
+    pub value: u64,
 }
 
 /// The server's health for `/healthz`.

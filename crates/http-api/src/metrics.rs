@@ -141,6 +141,9 @@ pub fn render_metrics(
         "Call records that could not be written.",
         s.cdr_write_failures,
     );
+    for m in &s.extra {
+        out.single(m.name, m.kind, m.help, m.value);
+    }
     out.family(
         "http_requests_total",
         "counter",
@@ -226,6 +229,12 @@ mod tests {
                 ("backup".to_owned(), false),
             ],
             cdr_write_failures: 0,
+            extra: vec![crate::ExtraMetric {
+                name: "media_sessions",
+                kind: "gauge",
+                help: "Calls with anchored media now.",
+                value: 2,
+            }],
         }
     }
 
@@ -251,6 +260,8 @@ mod tests {
             "switchboard_trunk_registered{trunk=\"carrier\\\"east\"} 1",
             "switchboard_trunk_registered{trunk=\"backup\"} 0",
             "switchboard_cdr_write_failures_total 0",
+            "# TYPE switchboard_media_sessions gauge",
+            "switchboard_media_sessions 2",
             "switchboard_http_requests_total{code=\"200\"} 12",
         ] {
             assert!(

@@ -30,6 +30,7 @@ pub(crate) fn to_new_cdr(r: &CdrRecord, node: Option<&str>) -> NewCdr {
         destination: match &r.destination {
             CallDestination::User(n) => CdrDestination::User(n.to_string()),
             CallDestination::Trunk(n) => CdrDestination::Trunk(n.to_string()),
+            CallDestination::Media(n) => CdrDestination::Media(n.to_string()),
             CallDestination::None => CdrDestination::None,
         },
         start_unix_ms: ms(r.start_unix_ms),
@@ -49,6 +50,8 @@ pub(crate) fn to_new_cdr(r: &CdrRecord, node: Option<&str>) -> NewCdr {
             sb_switch::HangupBy::System => sb_store::HangupBy::System,
         },
         node: node.map(str::to_owned),
+        end_reason: r.end_reason.map(|e| e.as_str().to_owned()),
+        media: r.media.as_ref().map(sb_switch::MediaSummary::to_json),
     }
 }
 

@@ -12,8 +12,10 @@ use serde::{Deserialize, Deserializer};
 
 mod calls;
 mod http;
+mod media;
 pub use calls::{CallsConfig, DialplanConfig, TransportName, TrunkConfig};
 pub use http::HttpConfig;
+pub use media::{MediaConfig, OpusSettings};
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,8 @@ pub struct Config {
     pub groups: std::collections::BTreeMap<String, Vec<String>>,
     /// The HTTP API and web console.
     pub http: HttpConfig,
+    /// The media gateway.
+    pub media: MediaConfig,
 }
 
 /// `[sip]`
@@ -436,6 +440,9 @@ impl Config {
             }
         }
         self.http
+            .check()
+            .map_err(|(key, message)| invalid(key, message))?;
+        self.media
             .check()
             .map_err(|(key, message)| invalid(key, message))?;
         let mut names = std::collections::HashSet::new();

@@ -129,6 +129,7 @@ pub(crate) fn switch_config(
                 .into_iter()
                 .map(|(user, groups)| (user, groups.iter().map(|g| g.as_str().into()).collect()))
                 .collect(),
+            media_gateway: config.media.enabled,
             ..CallPolicy::default()
         },
         trunks,

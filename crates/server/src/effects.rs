@@ -12,6 +12,10 @@ use sb_switch::{BindingId, BindingRecord, Effect, EffectResult, EffectToken, Sto
 use tokio::sync::mpsc;
 
 use crate::cdrs::CdrJob;
+use crate::media::MediaGateway;
+
+/// How long a call record waits for its call's final media figures.
+const FINAL_STATS_WAIT: Duration = Duration::from_millis(500);
 use crate::convert::to_store_binding;
 
 /// A binding change on its way to the write-behind batcher, still in the
@@ -44,6 +48,21 @@ impl Change {
     }
 }
 
+/// Hands a result back to the switch without waiting: at once when the
+/// queue has room, else from a short task.
+pub(crate) fn answer(
+    results: &mpsc::Sender<(EffectToken, EffectResult)>,
+    token: EffectToken,
+    result: EffectResult,
+) {
+    if let Err(mpsc::error::TrySendError::Full(item)) = results.try_send((token, result)) {
+        let results = results.clone();
+        tokio::spawn(async move {
+            let _ = results.send(item).await;
+        });
+    }
+}
+
 /// Dispatches effects without blocking the switch task.
 #[derive(Debug)]
 pub(crate) struct EffectExecutor {
@@ -53,6 +72,8 @@ pub(crate) struct EffectExecutor {
     cdrs: mpsc::UnboundedSender<CdrJob>,
     /// Call records handed to the writer whose result has not come back.
     records: HashSet<EffectToken>,
+    /// The media gateway's call tasks.
+    media: MediaGateway,
 }
 
 impl EffectExecutor {
@@ -61,6 +82,7 @@ impl EffectExecutor {
         results: mpsc::Sender<(EffectToken, EffectResult)>,
         write_behind: mpsc::UnboundedSender<Change>,
         cdrs: mpsc::UnboundedSender<CdrJob>,
+        media: MediaGateway,
     ) -> Self {
         EffectExecutor {
             store,
@@ -68,7 +90,15 @@ impl EffectExecutor {
             write_behind,
             cdrs,
             records: HashSet::new(),
+            media,
         }
+    }
+
+    /// Handles on the live calls' media (for the HTTP API).
+    pub(crate) fn media_handles(
+        &self,
+    ) -> std::collections::HashMap<sb_switch::CallRef, crate::media::MediaHandle> {
+        self.media.handles()
     }
 
     /// A result for `token` reached the switch.
@@ -84,12 +114,7 @@ impl EffectExecutor {
     /// Hands a result back to the switch without waiting: at once when the
     /// queue has room, else from a short task.
     fn answer(&self, token: EffectToken, result: EffectResult) {
-        if let Err(mpsc::error::TrySendError::Full(item)) = self.results.try_send((token, result)) {
-            let results = self.results.clone();
-            tokio::spawn(async move {
-                let _ = results.send(item).await;
-            });
-        }
+        answer(&self.results, token, result);
     }
 
     pub(crate) fn run(&mut self, token: EffectToken, effect: Effect) {
@@ -118,14 +143,50 @@ impl EffectExecutor {
             Effect::RemoveBinding { aor, binding_id } => {
                 let _ = self.write_behind.send(Change::Remove { aor, binding_id });
             }
-            // Media passes through unchanged until the media engine anchors
-            // it: the SDP to send is the SDP received.
-            Effect::MediaOffer { sdp, .. } | Effect::MediaAnswer { sdp, .. } => {
-                self.answer(token, EffectResult::Media(sdp));
-            }
-            Effect::MediaRelease { .. } => {}
+            Effect::MediaOffer {
+                call,
+                from,
+                to,
+                sdp,
+                anchor,
+                ..
+            } => self.media.sdp(token, call, from, to, sdp, anchor, false),
+            Effect::MediaAnswer {
+                call,
+                from,
+                to,
+                sdp,
+                anchor,
+            } => self.media.sdp(token, call, from, to, sdp, anchor, true),
+            Effect::MediaLocal {
+                call,
+                leg,
+                action,
+                sdp,
+            } => self.media.local(token, call, leg, action, sdp),
+            Effect::MediaDtmf {
+                call,
+                to,
+                digit,
+                duration_ms,
+            } => self.media.dtmf(call, to, digit, duration_ms),
+            Effect::MediaRelease { call } => self.media.release(call),
             Effect::WriteCdr(record) => {
                 self.records.insert(token);
+                if let Some(stats) = self.media.take_final(record.call) {
+                    // The call task reports its final figures as it stops;
+                    // the record waits for them (briefly: a task that died
+                    // leaves the record without media figures).
+                    let cdrs = self.cdrs.clone();
+                    tokio::spawn(async move {
+                        let mut record = record;
+                        if let Ok(Ok(stats)) = tokio::time::timeout(FINAL_STATS_WAIT, stats).await {
+                            record.media = Some(stats.to_summary());
+                        }
+                        let _ = cdrs.send((token, record));
+                    });
+                    return;
+                }
                 if let Err(mpsc::error::SendError((token, _))) = self.cdrs.send((token, record)) {
                     self.answer(
                         token,

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use sb_http_api::{
-    ApiConfig, ApiError, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, Health,
-    HealthCheck, Live, LiveCall, LiveLeg, MetricsSnapshot, Registration, RouteTest,
+    ApiConfig, ApiError, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, ExtraMetric,
+    Health, HealthCheck, Live, LiveCall, LiveLeg, MetricsSnapshot, Registration, RouteTest,
     RouteTestResult, TrunkRegistration, TrunkSettings, TrunkSource, TrunkState,
 };
 use sb_sip_message::{Aor, ByteStr, Transport};
@@ -104,6 +104,8 @@ pub(crate) struct ServerLive {
     pub(crate) control: mpsc::Sender<Control>,
     pub(crate) dialplan: Arc<DialplanFiles>,
     pub(crate) bound: Vec<(Transport, SocketAddr)>,
+    /// The media gateway's shared settings and counters.
+    pub(crate) media: Arc<crate::media::MediaSettings>,
     rate: Mutex<RateSample>,
 }
 
@@ -114,6 +116,7 @@ impl ServerLive {
         control: mpsc::Sender<Control>,
         dialplan: Arc<DialplanFiles>,
         bound: Vec<(Transport, SocketAddr)>,
+        media: Arc<crate::media::MediaSettings>,
     ) -> ServerLive {
         ServerLive {
             config,
@@ -121,6 +124,7 @@ impl ServerLive {
             control,
             dialplan,
             bound,
+            media,
             rate: Mutex::new(RateSample {
                 at: Instant::now(),
                 calls: 0,
@@ -218,10 +222,20 @@ impl Live for ServerLive {
 
     async fn calls(&self) -> Vec<LiveCall> {
         let now = crate::sip::unix_ms();
-        let calls = self.ask(ApiRequest::Calls).await.unwrap_or_default();
-        calls
-            .into_iter()
-            .map(|c| LiveCall {
+        let (calls, media) = self.ask(ApiRequest::Calls).await.unwrap_or_default();
+        let mut out = Vec::with_capacity(calls.len());
+        for c in calls {
+            let stats = match media.get(&c.call) {
+                Some(handle) => handle.stats().await,
+                None => None,
+            };
+            let codec = |role: &str| {
+                stats
+                    .as_ref()
+                    .and_then(|s| s.legs.iter().find(|l| l.role == role))
+                    .and_then(|l| l.codec.clone())
+            };
+            out.push(LiveCall {
                 id: c.call_id.to_string(),
                 caller: c.caller.to_string(),
                 callee: c.callee.to_string(),
@@ -237,21 +251,25 @@ impl Live for ServerLive {
                 legs: c
                     .legs
                     .iter()
-                    .map(|l| LiveLeg {
-                        role: if l.leg == LegId::A {
+                    .map(|l| {
+                        let role = if l.leg == LegId::A {
                             "caller"
                         } else {
                             "callee"
+                        };
+                        LiveLeg {
+                            role: role.to_owned(),
+                            peer: l.peer.to_string(),
+                            transport: l.transport.as_str().to_owned(),
+                            state: l.state.as_str().to_owned(),
+                            codec: codec(role),
                         }
-                        .to_owned(),
-                        peer: l.peer.to_string(),
-                        transport: l.transport.as_str().to_owned(),
-                        state: l.state.as_str().to_owned(),
-                        codec: None,
                     })
                     .collect(),
-            })
-            .collect()
+                media: stats.as_ref().map(crate::media::CallMediaStats::to_api),
+            });
+        }
+        out
     }
 
     async fn hang_up(&self, call_id: &str) -> bool {
@@ -427,6 +445,18 @@ impl Live for ServerLive {
             malformed: s.malformed_answered + s.malformed_dropped,
             trunk_registered: trunks.into_iter().map(|t| (t.name, t.registered)).collect(),
             cdr_write_failures: s.cdr_write_failures,
+            extra: self
+                .media
+                .metrics
+                .snapshot()
+                .into_iter()
+                .map(|(name, help, value, gauge)| ExtraMetric {
+                    name,
+                    kind: if gauge { "gauge" } else { "counter" },
+                    help,
+                    value,
+                })
+                .collect(),
         }
     }
 

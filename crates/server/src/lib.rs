@@ -33,6 +33,7 @@ mod effects;
 mod http;
 mod inbound;
 mod local_ips;
+pub mod media;
 mod policy;
 mod route_test;
 mod sip;
@@ -184,6 +185,33 @@ impl Server {
         switch.start(Instant::now(), sip::unix_ms());
 
         let (results_tx, results_rx) = mpsc::channel(1_024);
+        let advertised = config
+            .media
+            .advertised
+            .unwrap_or_else(|| local_ips::advertised_media(config.media.bind));
+        let media = Arc::new(media::MediaSettings::new(
+            &config.media,
+            advertised,
+            rng.random(),
+        ));
+        // Calls whose devices stopped sending RTP are ended by the switch.
+        let (timeouts_tx, mut timeouts_rx) = mpsc::channel(64);
+        let control = control_tx.clone();
+        let timeout_forwarder = tokio::spawn(async move {
+            while let Some(call) = timeouts_rx.recv().await {
+                if control.send(Control::MediaTimeout(call)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        if config.media.enabled {
+            tracing::info!(
+                bind = %config.media.bind,
+                %advertised,
+                ports = %format!("{}-{}", config.media.port_min, config.media.port_max),
+                "media gateway anchoring calls"
+            );
+        }
         let (wb_tx, wb_rx) = mpsc::unbounded_channel();
         let write_behind = tokio::spawn(effects::write_behind(
             store.clone(),
@@ -199,7 +227,13 @@ impl Server {
                 results: results_rx,
                 control: control_rx,
                 transports: transports.clone(),
-                effects: EffectExecutor::new(store.clone(), results_tx, wb_tx, cdr_tx),
+                effects: EffectExecutor::new(
+                    store.clone(),
+                    results_tx.clone(),
+                    wb_tx,
+                    cdr_tx,
+                    media::MediaGateway::new(media.clone(), results_tx, timeouts_tx),
+                ),
                 ending: None,
             }
             .run(),
@@ -212,11 +246,13 @@ impl Server {
             control_tx.clone(),
             files.clone(),
             bound.clone(),
+            media,
         ));
         let jobs = vec![
             tokio::spawn(watch_changes(live.clone())),
             tokio::spawn(purge_expired(store.clone())),
             tokio::spawn(dialplans::watch(files)),
+            timeout_forwarder,
         ];
         let http = if config.http.enabled {
             Some(http::HttpServer::start(&config, store.clone(), live).await?)

@@ -28,6 +28,8 @@ pub(crate) enum Control {
     Stop(oneshot::Sender<Switch>),
     /// A question or command from the HTTP API.
     Api(ApiRequest),
+    /// A call's media task saw no RTP for the configured time: end the call.
+    MediaTimeout(sb_switch::CallRef),
 }
 
 /// What the HTTP API asks of the switch task; each carries where to answer.
@@ -37,8 +39,8 @@ pub(crate) enum ApiRequest {
     Registrations(Option<String>, oneshot::Sender<Vec<RegistrationView>>),
     /// Remove one binding of an address of record.
     RemoveBinding(Aor, BindingId, oneshot::Sender<bool>),
-    /// The live calls.
-    Calls(oneshot::Sender<Vec<CallSnapshot>>),
+    /// The live calls, with handles on their media.
+    Calls(oneshot::Sender<LiveCalls>),
     /// Hang up the call with this Call-ID (of the caller's leg).
     HangUp(String, oneshot::Sender<bool>),
     /// The trunks and their registration state.
@@ -54,6 +56,12 @@ pub(crate) enum ApiRequest {
     /// The trunk set changed.
     SetTrunks(Vec<TrunkConfig>, oneshot::Sender<()>),
 }
+
+/// The live calls and handles on their media tasks.
+pub(crate) type LiveCalls = (
+    Vec<CallSnapshot>,
+    std::collections::HashMap<sb_switch::CallRef, crate::media::MediaHandle>,
+);
 
 /// One binding as the API shows it.
 #[derive(Debug, Clone)]
@@ -133,6 +141,9 @@ impl SwitchTask {
                         self.ending = Some(end);
                     }
                     Some(Control::Api(request)) => self.answer(request),
+                    Some(Control::MediaTimeout(call)) => {
+                        self.switch.media_timeout(Instant::now(), unix_ms(), call);
+                    }
                     Some(Control::Stop(done)) => {
                         self.flush();
                         let _ = done.send(self.switch);
@@ -221,7 +232,7 @@ impl SwitchTask {
                 let _ = reply.send(self.switch.remove_binding(now, &aor, &id));
             }
             ApiRequest::Calls(reply) => {
-                let _ = reply.send(self.switch.calls().collect());
+                let _ = reply.send((self.switch.calls().collect(), self.effects.media_handles()));
             }
             ApiRequest::HangUp(call_id, reply) => {
                 let _ = reply.send(self.switch.hang_up(now, unix_ms(), &call_id));

@@ -140,6 +140,8 @@ struct CdrView<'a> {
     sip_status: u16,
     hangup_by: &'static str,
     node: Option<&'a str>,
+    end_reason: Option<&'a str>,
+    media: Option<crate::MediaStats>,
 }
 
 impl<'a> From<&'a Cdr> for CdrView<'a> {
@@ -171,6 +173,13 @@ impl<'a> From<&'a Cdr> for CdrView<'a> {
             sip_status: c.sip_status,
             hangup_by: c.hangup_by.as_str(),
             node: c.node.as_deref(),
+            end_reason: c.end_reason.as_deref(),
+            // Written by the server as this very shape; a record that does not
+            // parse (written by something else) shows no media rather than failing.
+            media: c
+                .media
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok()),
         }
     }
 }

@@ -68,6 +68,28 @@ pub(super) fn schemas() -> Value {
     let int = || ty("integer");
     let boolean = || ty("boolean");
     let num = || ty("number");
+    // A call's media figures (live calls and call records); null before
+    // negotiation and on records written before the gateway kept them.
+    let mut media_stats = object(&[
+        r("path", s()),
+        r(
+            "legs",
+            array(object(&[
+                r("leg", s()),
+                r("codec", s_null()),
+                r("packets_received", int()),
+                r("packets_sent", int()),
+                r("bytes_received", int()),
+                r("bytes_sent", int()),
+                r("packets_lost", int()),
+                r("jitter_ms", num()),
+                r("frames_decoded", int()),
+                r("frames_encoded", int()),
+                r("srtp", boolean()),
+            ])),
+        ),
+    ]);
+    media_stats["type"] = json!(["object", "null"]);
     let diagnostic = object(&[
         r("file", s()),
         r("line", int()),
@@ -370,6 +392,8 @@ pub(super) fn schemas() -> Value {
                     json!({ "type": "string", "enum": sb_store::HangupBy::ALL.map(|h| h.as_str()) }),
                 ),
                 r("node", s_null()),
+                r("end_reason", s_null()),
+                r("media", media_stats.clone()),
             ]),
         ),
         (
@@ -427,6 +451,7 @@ pub(super) fn schemas() -> Value {
                         r("codec", s_null()),
                     ])),
                 ),
+                r("media", media_stats.clone()),
             ]),
         ),
         (

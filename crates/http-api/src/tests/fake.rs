@@ -89,6 +89,22 @@ impl FakeLive {
                 state: "confirmed".to_owned(),
                 codec: Some("PCMU".to_owned()),
             }],
+            media: Some(crate::MediaStats {
+                path: "relay".to_owned(),
+                legs: vec![crate::MediaLegStats {
+                    leg: "caller".to_owned(),
+                    codec: Some("PCMU".to_owned()),
+                    packets_received: 3_275,
+                    packets_sent: 3_270,
+                    bytes_received: 563_300,
+                    bytes_sent: 562_440,
+                    packets_lost: 2,
+                    jitter_ms: 1.5,
+                    frames_decoded: 0,
+                    frames_encoded: 0,
+                    srtp: false,
+                }],
+            }),
         };
         let default = DialplanFile {
             name: "default".to_owned(),

@@ -1,0 +1,367 @@
+//! The media gateway's driver: one tokio task per call owns that call's RTP
+//! sockets, its [`MediaSession`](sb_media_engine::MediaSession) and its
+//! [`Negotiator`](sb_media_engine::Negotiator) (DESIGN §3: a panic ends one
+//! call, not the process). The switch's media effects reach the task over a
+//! channel; its answers go straight back to the switch as effect results.
+//!
+//! [`MediaGateway`] lives in the effect executor (the switch task): it starts
+//! call tasks, routes commands to them and keeps, per ended call, the final
+//! statistics its call record waits for.
+
+mod report;
+mod sockets;
+mod task;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sb_media_engine::{NegotiatorConfig, PortAllocator, SessionConfig};
+use sb_switch::{CallRef, EffectResult, EffectToken, LegId, LocalMedia};
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) use report::CallMediaStats;
+use task::{CallMediaTask, MediaCommand};
+
+use crate::config::MediaConfig;
+
+/// Commands waiting for a call task, at most.
+const COMMAND_QUEUE: usize = 32;
+
+/// Settings every call task shares.
+#[derive(Debug)]
+pub struct MediaSettings {
+    pub(crate) enabled: bool,
+    pub(crate) bind: IpAddr,
+    pub(crate) negotiator: NegotiatorConfig,
+    pub(crate) session: SessionConfig,
+    pub(crate) ports: Mutex<PortAllocator>,
+    pub(crate) metrics: MediaMetrics,
+}
+
+impl MediaSettings {
+    /// From the `[media]` section (already checked); `advertised` is the
+    /// address written into SDP.
+    pub fn new(config: &MediaConfig, advertised: IpAddr, seed: u64) -> Self {
+        let negotiator = NegotiatorConfig {
+            advertised,
+            codecs: config.codec_list().unwrap_or_default(),
+            srtp_offer: config
+                .srtp()
+                .unwrap_or(sb_media_engine::SrtpOffer::Optional),
+            ptime_ms: 20,
+            seed,
+        };
+        let session = SessionConfig {
+            seed,
+            opus: config.opus_config(),
+            media_timeout: config.timeout,
+            jitter_min_ms: millis_u16(config.jitter_min),
+            jitter_max_ms: millis_u16(config.jitter_max),
+            rtcp_interval: Duration::from_secs(5),
+        };
+        MediaSettings {
+            enabled: config.enabled,
+            bind: config.bind,
+            negotiator,
+            session,
+            ports: Mutex::new(
+                PortAllocator::new(config.port_min..=config.port_max)
+                    .expect("the configuration check keeps the range valid"),
+            ),
+            metrics: MediaMetrics::default(),
+        }
+    }
+}
+
+fn millis_u16(d: Duration) -> u16 {
+    u16::try_from(d.as_millis()).unwrap_or(u16::MAX)
+}
+
+/// Gateway-wide counters for `/metrics` (call tasks add their deltas).
+#[derive(Debug, Default)]
+pub(crate) struct MediaMetrics {
+    /// Call tasks running.
+    pub(crate) sessions: AtomicU64,
+    /// Call tasks started.
+    pub(crate) sessions_total: AtomicU64,
+    /// RTP packets received from devices.
+    pub(crate) packets_received: AtomicU64,
+    /// RTP packets sent to devices.
+    pub(crate) packets_sent: AtomicU64,
+    /// Audio frames decoded (transcoding paths only).
+    pub(crate) frames_decoded: AtomicU64,
+    /// Audio frames encoded (transcoding, tones).
+    pub(crate) frames_encoded: AtomicU64,
+    /// Calls hung up because a device stopped sending RTP.
+    pub(crate) timeouts: AtomicU64,
+    /// SRTP/SRTCP packets that failed authentication.
+    pub(crate) srtp_auth_failures: AtomicU64,
+    /// Port pairs that could not be bound (in use by another program).
+    pub(crate) bind_failures: AtomicU64,
+}
+
+impl MediaMetrics {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        if n > 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// `(name, help, value, is_gauge)` for each counter.
+    pub(crate) fn snapshot(&self) -> Vec<(&'static str, &'static str, u64, bool)> {
+        let v = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            (
+                "media_sessions",
+                "Calls with anchored media now.",
+                v(&self.sessions),
+                true,
+            ),
+            (
+                "media_sessions_total",
+                "Calls whose media the gateway anchored.",
+                v(&self.sessions_total),
+                false,
+            ),
+            (
+                "media_packets_received_total",
+                "RTP packets received from devices.",
+                v(&self.packets_received),
+                false,
+            ),
+            (
+                "media_packets_sent_total",
+                "RTP packets sent to devices.",
+                v(&self.packets_sent),
+                false,
+            ),
+            (
+                "media_frames_decoded_total",
+                "Audio frames decoded for transcoding.",
+                v(&self.frames_decoded),
+                false,
+            ),
+            (
+                "media_frames_encoded_total",
+                "Audio frames encoded (transcoding, tones).",
+                v(&self.frames_encoded),
+                false,
+            ),
+            (
+                "media_timeouts_total",
+                "Calls hung up because RTP stopped.",
+                v(&self.timeouts),
+                false,
+            ),
+            (
+                "media_srtp_auth_failures_total",
+                "SRTP packets that failed authentication.",
+                v(&self.srtp_auth_failures),
+                false,
+            ),
+            (
+                "media_port_bind_failures_total",
+                "RTP ports that could not be bound.",
+                v(&self.bind_failures),
+                false,
+            ),
+        ]
+    }
+}
+
+/// A handle on one call's media, for the live API.
+#[derive(Debug, Clone)]
+pub(crate) enum MediaHandle {
+    /// Media passes between the devices directly.
+    PassThrough,
+    /// A call task anchors it.
+    Anchored(mpsc::Sender<MediaCommand>),
+}
+
+impl MediaHandle {
+    /// The call's media statistics now.
+    pub(crate) async fn stats(&self) -> Option<CallMediaStats> {
+        match self {
+            MediaHandle::PassThrough => Some(CallMediaStats::pass_through()),
+            MediaHandle::Anchored(tx) => {
+                let (reply, rx) = oneshot::channel();
+                tx.send(MediaCommand::Stats(reply)).await.ok()?;
+                rx.await.ok()
+            }
+        }
+    }
+}
+
+/// Starts call tasks and routes the switch's media effects to them.
+#[derive(Debug)]
+pub struct MediaGateway {
+    settings: Arc<MediaSettings>,
+    results: mpsc::Sender<(EffectToken, EffectResult)>,
+    timeouts: mpsc::Sender<CallRef>,
+    calls: HashMap<CallRef, MediaHandle>,
+    /// Final statistics of ended calls, until their record is written.
+    ended: HashMap<CallRef, oneshot::Receiver<CallMediaStats>>,
+}
+
+impl MediaGateway {
+    /// `results` takes the answers to media effects; `timeouts` the calls
+    /// whose devices stopped sending RTP (to be hung up).
+    pub fn new(
+        settings: Arc<MediaSettings>,
+        results: mpsc::Sender<(EffectToken, EffectResult)>,
+        timeouts: mpsc::Sender<CallRef>,
+    ) -> Self {
+        MediaGateway {
+            settings,
+            results,
+            timeouts,
+            calls: HashMap::new(),
+            ended: HashMap::new(),
+        }
+    }
+
+    /// Handles on the live calls' media.
+    pub(crate) fn handles(&self) -> HashMap<CallRef, MediaHandle> {
+        self.calls.clone()
+    }
+
+    fn task(&mut self, call: CallRef) -> Option<mpsc::Sender<MediaCommand>> {
+        if let Some(MediaHandle::Anchored(tx)) = self.calls.get(&call)
+            && !tx.is_closed()
+        {
+            return Some(tx.clone());
+        }
+        // SRTP keys come from the negotiator's seed and session id: both
+        // drawn fresh from the operating system's generator, 128 bits a call.
+        let seeds = (rand::random::<u64>(), rand::random::<u64>());
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let task = CallMediaTask::new(
+            call,
+            self.settings.clone(),
+            seeds,
+            rx,
+            self.results.clone(),
+            self.timeouts.clone(),
+            Instant::now(),
+        );
+        tokio::spawn(task.run());
+        self.calls.insert(call, MediaHandle::Anchored(tx.clone()));
+        Some(tx)
+    }
+
+    fn send(&self, tx: &mpsc::Sender<MediaCommand>, command: MediaCommand) {
+        if let Err(e) = tx.try_send(command) {
+            let command = match e {
+                mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => c,
+            };
+            if let Some(token) = command.token() {
+                crate::effects::answer(
+                    &self.results,
+                    token,
+                    EffectResult::Failed {
+                        reason: "the call's media task is not answering".into(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// An SDP offer or answer crossing the switch (`answer` tells which).
+    #[expect(clippy::too_many_arguments, reason = "the effect's fields, flattened")]
+    pub fn sdp(
+        &mut self,
+        token: EffectToken,
+        call: CallRef,
+        from: LegId,
+        to: LegId,
+        sdp: Bytes,
+        anchor: bool,
+        answer: bool,
+    ) {
+        if !anchor || !self.settings.enabled {
+            // The route chose pass-through: the SDP to send is the SDP received.
+            self.calls.entry(call).or_insert(MediaHandle::PassThrough);
+            crate::effects::answer(&self.results, token, EffectResult::Media(sdp));
+            return;
+        }
+        let Some(tx) = self.task(call) else { return };
+        let command = if answer {
+            MediaCommand::Answer {
+                token,
+                from: from.0,
+                to: to.0,
+                sdp,
+            }
+        } else {
+            MediaCommand::Offer {
+                token,
+                from: from.0,
+                to: to.0,
+                sdp,
+            }
+        };
+        self.send(&tx, command);
+    }
+
+    /// The switch answers the call itself (echo, tone).
+    pub(crate) fn local(
+        &mut self,
+        token: EffectToken,
+        call: CallRef,
+        leg: LegId,
+        action: LocalMedia,
+        sdp: Bytes,
+    ) {
+        let Some(tx) = self.task(call) else { return };
+        self.send(
+            &tx,
+            MediaCommand::Local {
+                token,
+                leg: leg.0,
+                action,
+                sdp,
+            },
+        );
+    }
+
+    /// RFC 4733 digits to generate towards `to` (from SIP INFO).
+    pub(crate) fn dtmf(&mut self, call: CallRef, to: LegId, digit: char, duration_ms: u32) {
+        if let Some(MediaHandle::Anchored(tx)) = self.calls.get(&call) {
+            let _ = tx.try_send(MediaCommand::Dtmf {
+                to: to.0,
+                digit,
+                duration_ms,
+            });
+        }
+    }
+
+    /// The call is over: its task stops and reports its final statistics.
+    pub(crate) fn release(&mut self, call: CallRef) {
+        match self.calls.remove(&call) {
+            Some(MediaHandle::Anchored(tx)) => {
+                let (reply, rx) = oneshot::channel();
+                if tx.try_send(MediaCommand::Release(reply)).is_ok() {
+                    self.ended.insert(call, rx);
+                }
+            }
+            Some(MediaHandle::PassThrough) => {
+                let (reply, rx) = oneshot::channel();
+                let _ = reply.send(CallMediaStats::pass_through());
+                self.ended.insert(call, rx);
+            }
+            None => {}
+        }
+    }
+
+    /// The final statistics of an ended call, when it had media.
+    pub(crate) fn take_final(
+        &mut self,
+        call: CallRef,
+    ) -> Option<oneshot::Receiver<CallMediaStats>> {
+        self.ended.remove(&call)
+    }
+}

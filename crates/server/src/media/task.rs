@@ -1,0 +1,491 @@
+//! One call's media task: owns the call's leg sockets, its media session and
+//! its SDP negotiator. It wakes for datagrams, for the session's timers and
+//! for commands from the switch task, and stops on release (reporting the
+//! call's final statistics) or when the gateway goes away.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sb_media_engine::{
+    LegId, LocalPorts, MediaEvent, MediaSession, NegotiateError, Negotiator, SocketKind,
+};
+use sb_switch::{CallRef, EffectResult, EffectToken, LocalMedia};
+use tokio::io::ReadBuf;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+
+use super::report::{CallMediaStats, Totals};
+use super::sockets::LegSockets;
+use super::{MediaMetrics, MediaSettings};
+
+/// Datagrams handled per wake-up before other work gets a turn.
+const BURST: usize = 64;
+/// Largest datagram read (RTP stays well under an Ethernet MTU).
+const RECV_BUFFER: usize = 4096;
+
+/// What the switch task asks of a call task.
+#[derive(Debug)]
+pub(crate) enum MediaCommand {
+    /// An offer from leg `from` to send on `to`.
+    Offer {
+        token: EffectToken,
+        from: u32,
+        to: u32,
+        sdp: Bytes,
+    },
+    /// The answer from leg `from` to send on `to`.
+    Answer {
+        token: EffectToken,
+        from: u32,
+        to: u32,
+        sdp: Bytes,
+    },
+    /// The gateway answers leg `leg` itself.
+    Local {
+        token: EffectToken,
+        leg: u32,
+        action: LocalMedia,
+        sdp: Bytes,
+    },
+    /// Generate RFC 4733 digits towards `to`.
+    Dtmf {
+        to: u32,
+        digit: char,
+        duration_ms: u32,
+    },
+    /// Statistics now.
+    Stats(oneshot::Sender<CallMediaStats>),
+    /// The call ended: final statistics, then stop.
+    Release(oneshot::Sender<CallMediaStats>),
+}
+
+impl MediaCommand {
+    /// The effect token a result is owed for.
+    pub(crate) fn token(&self) -> Option<EffectToken> {
+        match self {
+            MediaCommand::Offer { token, .. }
+            | MediaCommand::Answer { token, .. }
+            | MediaCommand::Local { token, .. } => Some(*token),
+            _ => None,
+        }
+    }
+}
+
+/// What the media does in this call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Legs are bridged (relay or transcode).
+    Bridge,
+    /// The caller hears itself.
+    Echo,
+    /// The caller hears a tone.
+    Tone,
+}
+
+/// Why a media effect has no SDP.
+#[derive(Debug)]
+enum Refusal {
+    /// The SDP cannot be served (no audio, no codec, no usable crypto): 488.
+    NotAcceptable(String),
+    /// The gateway could not do it (no port): the call fails.
+    Failed(String),
+}
+
+impl From<NegotiateError> for Refusal {
+    fn from(e: NegotiateError) -> Self {
+        match e {
+            NegotiateError::Sdp { .. }
+            | NegotiateError::NoAudio
+            | NegotiateError::NoCommonCodec
+            | NegotiateError::NoCommonCrypto
+            | NegotiateError::UnsupportedTransport { .. } => Refusal::NotAcceptable(e.to_string()),
+            other => Refusal::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Why the task woke up.
+enum Wake {
+    Command(Option<MediaCommand>),
+    Packets,
+    Timer,
+}
+
+pub(crate) struct CallMediaTask {
+    call: CallRef,
+    settings: Arc<MediaSettings>,
+    session: MediaSession,
+    negotiator: Negotiator,
+    legs: Vec<(LegId, LegSockets)>,
+    commands: mpsc::Receiver<MediaCommand>,
+    results: mpsc::Sender<(EffectToken, EffectResult)>,
+    timeouts: mpsc::Sender<CallRef>,
+    role: Role,
+    /// The caller's leg and the leg it is bridged to.
+    bridged: Option<(LegId, LegId)>,
+    /// What was last added to the gateway's counters.
+    reported: Totals,
+    timed_out: bool,
+}
+
+impl std::fmt::Debug for CallMediaTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallMediaTask")
+            .field("call", &self.call)
+            .field("legs", &self.legs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallMediaTask {
+    pub(crate) fn new(
+        call: CallRef,
+        settings: Arc<MediaSettings>,
+        seeds: (u64, u64),
+        commands: mpsc::Receiver<MediaCommand>,
+        results: mpsc::Sender<(EffectToken, EffectResult)>,
+        timeouts: mpsc::Sender<CallRef>,
+        now: Instant,
+    ) -> Self {
+        let mut session_config = settings.session.clone();
+        session_config.seed = seeds.0 ^ seeds.1.rotate_left(32);
+        let mut negotiator_config = settings.negotiator.clone();
+        negotiator_config.seed = seeds.0;
+        CallMediaTask {
+            call,
+            session: MediaSession::new(&session_config, now),
+            negotiator: Negotiator::new(&negotiator_config, seeds.1),
+            settings,
+            legs: Vec::new(),
+            commands,
+            results,
+            timeouts,
+            role: Role::Bridge,
+            bridged: None,
+            reported: Totals::default(),
+            timed_out: false,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let metrics = &self.settings.metrics;
+        MediaMetrics::add(&metrics.sessions_total, 1);
+        metrics
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut buf = vec![0u8; RECV_BUFFER];
+        let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+        let sleep = tokio::time::sleep_until(far);
+        tokio::pin!(sleep);
+        loop {
+            let deadline = self.session.poll_timeout().map(|(at, _)| at);
+            if let Some(at) = deadline {
+                let at = tokio::time::Instant::from_std(at);
+                if at != sleep.deadline() {
+                    sleep.as_mut().reset(at);
+                }
+            }
+            let armed = deadline.is_some();
+            let wake = poll_fn(|cx| self.poll_wake(cx, &mut buf, sleep.as_mut(), armed)).await;
+            match wake {
+                Wake::Command(Some(command)) => {
+                    if !self.command(command) {
+                        break;
+                    }
+                }
+                Wake::Command(None) => break,
+                Wake::Packets => {}
+                Wake::Timer => {
+                    sleep.as_mut().reset(far);
+                    self.session.handle_timeout(Instant::now());
+                    self.report_metrics();
+                }
+            }
+            self.flush();
+        }
+        self.report_metrics();
+        self.settings
+            .metrics
+            .sessions
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn poll_wake(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        sleep: Pin<&mut Sleep>,
+        armed: bool,
+    ) -> Poll<Wake> {
+        if let Poll::Ready(command) = self.commands.poll_recv(cx) {
+            return Poll::Ready(Wake::Command(command));
+        }
+        if armed && sleep.poll(cx).is_ready() {
+            return Poll::Ready(Wake::Timer);
+        }
+        let mut handled = 0;
+        'legs: for (leg, sockets) in &self.legs {
+            for (kind, socket) in [
+                (SocketKind::Rtp, &sockets.rtp),
+                (SocketKind::Rtcp, &sockets.rtcp),
+            ] {
+                loop {
+                    let mut read = ReadBuf::new(buf);
+                    match socket.poll_recv_from(cx, &mut read) {
+                        Poll::Ready(Ok(from)) => {
+                            self.session.handle_packet(
+                                Instant::now(),
+                                *leg,
+                                kind,
+                                from,
+                                read.filled(),
+                            );
+                            send_all(&mut self.session, &self.legs);
+                            handled += 1;
+                            if handled >= BURST {
+                                // Sockets not polled to Pending have no waker
+                                // registered: come back at once.
+                                cx.waker().wake_by_ref();
+                                break 'legs;
+                            }
+                        }
+                        Poll::Ready(Err(e)) => {
+                            tracing::debug!(call = %self.call, %leg, error = %e, "RTP socket error");
+                            break;
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+            }
+        }
+        if handled > 0 {
+            Poll::Ready(Wake::Packets)
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Sends what the session queued and acts on its events.
+    fn flush(&mut self) {
+        send_all(&mut self.session, &self.legs);
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                MediaEvent::MediaTimeout { leg } => {
+                    if !self.timed_out {
+                        self.timed_out = true;
+                        MediaMetrics::add(&self.settings.metrics.timeouts, 1);
+                        tracing::info!(call = %self.call, %leg, "no RTP: ending the call");
+                        let _ = self.timeouts.try_send(self.call);
+                    }
+                }
+                MediaEvent::DtmfReceived { leg, digit, .. } => {
+                    tracing::debug!(call = %self.call, %leg, %digit, "DTMF received");
+                }
+                other => tracing::trace!(call = %self.call, ?other, "media event"),
+            }
+        }
+    }
+
+    /// Handles a command; `false` when the task is to stop.
+    fn command(&mut self, command: MediaCommand) -> bool {
+        let now = Instant::now();
+        match command {
+            MediaCommand::Offer {
+                token,
+                from,
+                to,
+                sdp,
+            } => {
+                let result = self.offer(now, LegId(from), LegId(to), &sdp);
+                self.reply(token, result);
+            }
+            MediaCommand::Answer {
+                token,
+                from,
+                to,
+                sdp,
+            } => {
+                let result = self.answer(now, LegId(from), LegId(to), &sdp);
+                self.reply(token, result);
+            }
+            MediaCommand::Local {
+                token,
+                leg,
+                action,
+                sdp,
+            } => {
+                let result = self.local(now, LegId(leg), action, &sdp);
+                self.reply(token, result);
+            }
+            MediaCommand::Dtmf {
+                to,
+                digit,
+                duration_ms,
+            } => {
+                let duration = Duration::from_millis(u64::from(duration_ms));
+                if let Err(e) = self.session.send_dtmf(now, LegId(to), digit, duration) {
+                    tracing::debug!(call = %self.call, error = %e, "DTMF not sent");
+                }
+            }
+            MediaCommand::Stats(reply) => {
+                let _ = reply.send(self.stats());
+            }
+            MediaCommand::Release(reply) => {
+                let _ = reply.send(self.stats());
+                return false;
+            }
+        }
+        true
+    }
+
+    fn reply(&self, token: EffectToken, result: Result<Bytes, Refusal>) {
+        let result = match result {
+            Ok(sdp) => EffectResult::Media(sdp),
+            Err(Refusal::NotAcceptable(reason)) => {
+                tracing::info!(call = %self.call, %reason, "SDP not acceptable");
+                EffectResult::MediaNotAcceptable { reason }
+            }
+            Err(Refusal::Failed(reason)) => {
+                tracing::warn!(call = %self.call, %reason, "media set-up failed");
+                EffectResult::Failed { reason }
+            }
+        };
+        crate::effects::answer(&self.results, token, result);
+    }
+
+    /// The leg's sockets, bound on first use.
+    fn ensure_leg(&mut self, leg: LegId) -> Result<LocalPorts, Refusal> {
+        if let Some((_, s)) = self.legs.iter().find(|(l, _)| *l == leg) {
+            return Ok(s.ports);
+        }
+        let sockets = LegSockets::bind(&self.settings)
+            .map_err(|e| Refusal::Failed(format!("no RTP port for {leg}: {e}")))?;
+        let ports = sockets.ports;
+        self.session.add_leg(leg, ports);
+        self.legs.push((leg, sockets));
+        Ok(ports)
+    }
+
+    fn offer(
+        &mut self,
+        now: Instant,
+        from: LegId,
+        to: LegId,
+        sdp: &[u8],
+    ) -> Result<Bytes, Refusal> {
+        let from_ports = self.ensure_leg(from)?;
+        let to_ports = self.ensure_leg(to)?;
+        let offered = self.negotiator.offer(from, to, sdp, from_ports, to_ports)?;
+        for (leg, plan) in offered.plans {
+            self.session
+                .configure(now, leg, plan)
+                .map_err(|e| Refusal::Failed(e.to_string()))?;
+        }
+        Ok(offered.sdp)
+    }
+
+    fn answer(
+        &mut self,
+        now: Instant,
+        from: LegId,
+        to: LegId,
+        sdp: &[u8],
+    ) -> Result<Bytes, Refusal> {
+        let answered = self.negotiator.answer(from, to, sdp)?;
+        for (leg, plan) in answered.plans {
+            self.session
+                .configure(now, leg, plan)
+                .map_err(|e| Refusal::Failed(e.to_string()))?;
+        }
+        let pair = if from.0 < to.0 {
+            (from, to)
+        } else {
+            (to, from)
+        };
+        if self.bridged != Some(pair) {
+            self.session
+                .bridge(pair.0, pair.1)
+                .map_err(|e| Refusal::Failed(e.to_string()))?;
+            self.bridged = Some(pair);
+        }
+        Ok(answered.sdp)
+    }
+
+    fn local(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        action: LocalMedia,
+        sdp: &[u8],
+    ) -> Result<Bytes, Refusal> {
+        let ports = self.ensure_leg(leg)?;
+        let answered = self.negotiator.answer_locally(leg, sdp, ports)?;
+        for (l, plan) in answered.plans {
+            self.session
+                .configure(now, l, plan)
+                .map_err(|e| Refusal::Failed(e.to_string()))?;
+        }
+        match action {
+            LocalMedia::Echo => {
+                self.role = Role::Echo;
+                self.session
+                    .echo(leg)
+                    .map_err(|e| Refusal::Failed(e.to_string()))?;
+            }
+            LocalMedia::Tone {
+                frequency_hz,
+                duration,
+            } => {
+                self.role = Role::Tone;
+                self.session
+                    .play_tone(now, leg, frequency_hz, duration)
+                    .map_err(|e| Refusal::Failed(e.to_string()))?;
+            }
+        }
+        self.bridged = Some((leg, leg));
+        Ok(answered.sdp)
+    }
+
+    fn stats(&self) -> CallMediaStats {
+        let stats = self.session.stats();
+        let path = match self.role {
+            Role::Echo => "echo",
+            Role::Tone => "tone",
+            Role::Bridge => stats.path.map_or("negotiating", |p| p.as_str()),
+        };
+        CallMediaStats::from_session(path, &stats, self.bridged)
+    }
+
+    /// Adds what happened since the last report to the gateway's counters.
+    fn report_metrics(&mut self) {
+        let now = Totals::of(&self.session.stats());
+        let m = &self.settings.metrics;
+        let d = now.since(&self.reported);
+        MediaMetrics::add(&m.packets_received, d.packets_received);
+        MediaMetrics::add(&m.packets_sent, d.packets_sent);
+        MediaMetrics::add(&m.frames_decoded, d.frames_decoded);
+        MediaMetrics::add(&m.frames_encoded, d.frames_encoded);
+        MediaMetrics::add(&m.srtp_auth_failures, d.srtp_auth_failures);
+        self.reported = now;
+    }
+}
+
+/// Sends every datagram the session queued from the leg's socket.
+fn send_all(session: &mut MediaSession, legs: &[(LegId, LegSockets)]) {
+    while let Some(t) = session.poll_transmit() {
+        let Some((_, sockets)) = legs.iter().find(|(l, _)| *l == t.leg) else {
+            continue;
+        };
+        let socket = match t.socket {
+            SocketKind::Rtp => &sockets.rtp,
+            SocketKind::Rtcp => &sockets.rtcp,
+        };
+        // A full socket buffer drops the packet, as the network would.
+        let _ = socket.try_send_to(&t.data, t.to);
+        session.recycle(t.data);
+    }
+}
