@@ -3,14 +3,37 @@
 //! commands, responses and events).
 //!
 //! Set-up, and why:
-//! - modules `g711 ausine aufile aubridge account menu ctrl_tcp`: PCMU only,
-//!   a 440 Hz tone from `ausine` (48 kHz stereo, resampled by baresip) as the
-//!   microphone, `aubridge` as the player (no sound card). `menu` provides the
-//!   commands (`dial`, `accept`, `hangup`, `reginfo`, `audio_debug`). `stdio`
-//!   is left out: it cannot poll a null stdin and would only log an error.
+//! - modules `g711 g722 opus srtp ausine aufile aubridge account menu
+//!   ctrl_tcp` (+ `sndfile` when recording): the account's `audio_codecs`
+//!   chooses the codecs ([`Codec`]; PCMU only by default). baresip 1.0 knows
+//!   a codec by name, rate and channels (`opus/48000/2`, `G722/16000/1`); a
+//!   name it does not know is dropped with "audio codec not found" and an
+//!   account left with none offers every codec, so a phone that logs it is
+//!   refused at start.
+//! - The microphone is `ausine` (440 Hz, 48 kHz stereo) or, with
+//!   [`BaresipConfig::tone`], `aufile` playing a WAV of a pure tone written
+//!   into the phone's directory (48 kHz mono; baresip resamples to the
+//!   codec). `aufile` ends the call at the end of the file ("end of file"),
+//!   so the file lasts longer than any test call.
+//! - `aubridge` is the player (no sound card). `menu` provides the commands
+//!   (`dial`, `accept`, `hangup`, `reginfo`, `audio_debug`, `sndcode` for
+//!   DTMF). `stdio` is left out: it cannot poll a null stdin and would only
+//!   log an error.
+//! - Recording ([`BaresipConfig::record`]): `sndfile` is an audio filter
+//!   that writes, per call, `dump-YYYY-MM-DD-hh-mm-ss-dec.wav` (what was
+//!   decoded, at the codec's rate: 8 kHz mono for G.711, 16 kHz for G.722,
+//!   48 kHz stereo for Opus) and `…-enc.wav` (what was sent) into
+//!   `snd_path`. The header is final when the call's audio stops.
+//! - DTMF: `sndcode DIGITS` sends RFC 4733 events (the account's default
+//!   `dtmfmode`); received digits (RFC 4733, or SIP INFO) are the events
+//!   `CALL_DTMF_START` (param: the digit) and `CALL_DTMF_END`.
+//! - SDES-SRTP with [`BaresipConfig::srtp_mandatory`] (`mediaenc=srtp-mand`).
+//! - `baresip -s` ([`BaresipConfig::sip_trace`]) prints every SIP message,
+//!   read back with [`Baresip::sip_messages`] (the SDP a phone received).
 //! - `net_interface 127.0.0.1` (an address, not `lo`), SIP on a free loopback
 //!   port, `ctrl_tcp` on another free port (never SIP port + 1, where baresip
-//!   puts SIP/TLS), `dns_server` on loopback so no real resolver is asked.
+//!   puts SIP/TLS), `dns_server` on loopback so no real resolver is asked,
+//!   RTP in [`RTP_PORTS`].
 //! - A registered phone sends everything through `outbound` = the server, so
 //!   its domain (`example.test`) never needs DNS.
 //! - baresip 1.0 (libre) aborts a digest challenge when any challenge header
@@ -35,20 +58,27 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::audio::Wav;
 use crate::free_port;
 
 mod config;
 mod protocol;
 
-pub use config::BaresipConfig;
-use protocol::{CtrlMessage, parse_audio_debug, read_control, spawn_output_reader, strip_ansi};
-pub use protocol::{Event, EventKind, RtpCounters};
+pub use config::{BaresipConfig, Codec, RTP_PORTS};
+use config::{
+    MICROPHONE_AMPLITUDE, MICROPHONE_FILE, MICROPHONE_RATE, MICROPHONE_SECONDS, RECORDINGS_DIR,
+};
+use protocol::{
+    CtrlMessage, parse_audio_debug, read_control, spawn_output_reader, strip_ansi, traced_sip,
+};
+pub use protocol::{Event, EventKind, RtpCounters, TracedSip};
 
 /// How long a ctrl_tcp command may take to be answered.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,7 +98,7 @@ pub struct Baresip {
     summaries: mpsc::Receiver<RtpCounters>,
     log: Arc<Mutex<String>>,
     next_token: u64,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Baresip {
@@ -78,7 +108,16 @@ impl Baresip {
         let mut last_log = String::new();
         for _ in 0..5 {
             match Baresip::try_start(config) {
-                Ok(b) => return b,
+                Ok(b) => {
+                    let log = b.log();
+                    assert!(
+                        !log.contains("audio codec not found"),
+                        "baresip {}: a codec of the account is unknown (it would offer every \
+                         codec instead):\n{log}",
+                        config.name
+                    );
+                    return b;
+                }
                 Err(log) => last_log = log,
             }
         }
@@ -97,12 +136,30 @@ impl Baresip {
             }
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("config"), config.config_text(sip, ctrl))
-            .expect("write baresip config");
+        std::fs::write(
+            dir.path().join("config"),
+            config.config_text(dir.path(), sip, ctrl),
+        )
+        .expect("write baresip config");
         std::fs::write(dir.path().join("accounts"), config.account_line(sip))
             .expect("write baresip accounts");
+        if let Some(hz) = config.tone_hz() {
+            Wav::tone(
+                hz,
+                MICROPHONE_RATE,
+                MICROPHONE_AMPLITUDE,
+                Duration::from_secs(MICROPHONE_SECONDS),
+            )
+            .write(&dir.path().join(MICROPHONE_FILE))
+            .expect("write the microphone file");
+        }
+        if config.record {
+            std::fs::create_dir(dir.path().join(RECORDINGS_DIR))
+                .expect("create the recordings directory");
+        }
         let mut child = Command::new("baresip")
             .arg("-v")
+            .args(config.sip_trace.then_some("-s"))
             .arg("-f")
             .arg(dir.path())
             .current_dir(dir.path())
@@ -146,7 +203,7 @@ impl Baresip {
             summaries,
             log,
             next_token: 0,
-            _dir: dir,
+            dir,
         })
     }
 
@@ -271,6 +328,111 @@ impl Baresip {
             Some(e) => e,
             None => self.fail(&format!("no {kind:?} within {timeout:?}")),
         }
+    }
+
+    /// Sends DTMF `digits` in the current call (`sndcode`: RFC 4733 events,
+    /// one after the other).
+    pub fn send_digits(&mut self, digits: &str) {
+        self.command("sndcode", digits);
+    }
+
+    /// Waits until `count` DTMF digits have been received (one
+    /// `CALL_DTMF_START` each) and returns them in order; panics after
+    /// `timeout` with the digits so far.
+    pub fn expect_digits(&mut self, count: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut digits = String::new();
+        while digits.chars().count() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.wait_event(&EventKind::DtmfStart, left) {
+                Some(e) => digits.push_str(&e.param),
+                None => self.fail(&format!(
+                    "{count} DTMF digit(s) expected within {timeout:?}, got {digits:?}"
+                )),
+            }
+        }
+        digits
+    }
+
+    /// The recordings of decoded audio (one per call, oldest first); empty
+    /// unless the phone was configured with [`BaresipConfig::record`].
+    pub fn recordings(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path().join(RECORDINGS_DIR)) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with("-dec.wav"))
+            })
+            .collect();
+        // The names carry the call's start time to the second.
+        files.sort();
+        files
+    }
+
+    /// The audio the phone decoded, read once its only call has ended (the
+    /// WAV headers are final then): its recordings joined in order (a call
+    /// whose media was set up again, early media then the answer, may
+    /// have more than one). Panics when there is none, they differ in
+    /// format, or one cannot be read.
+    pub fn decoded_audio(&mut self) -> Wav {
+        let files = self.recordings();
+        let mut joined: Option<Wav> = None;
+        for file in &files {
+            let wav = match Wav::read(file) {
+                Ok(wav) => wav,
+                Err(e) => self.fail(&format!("recording {}: {e}", file.display())),
+            };
+            match joined.as_mut() {
+                None => joined = Some(wav),
+                Some(j) if (j.sample_rate, j.channels) == (wav.sample_rate, wav.channels) => {
+                    j.samples.extend_from_slice(&wav.samples);
+                }
+                Some(j) => self.fail(&format!(
+                    "recordings of different formats ({} Hz × {} and {} Hz × {}): {files:?}",
+                    j.sample_rate, j.channels, wav.sample_rate, wav.channels
+                )),
+            }
+        }
+        match joined {
+            Some(wav) => wav,
+            None => self.fail("no recording of decoded audio (was the phone set to record?)"),
+        }
+    }
+
+    /// The SIP messages the phone sent and received so far (only with
+    /// [`BaresipConfig::sip_trace`]), oldest first. Over UDP a message the
+    /// phone sent has its SIP address as source, one it received as
+    /// destination (TCP connections use other ports).
+    pub fn sip_messages(&self) -> Vec<TracedSip> {
+        traced_sip(&self.log())
+    }
+
+    /// The body of the first request starting with `method` (`INVITE`,
+    /// say) that the phone received; `None` when there is none (yet).
+    pub fn received_request_body(&self, method: &str) -> Option<String> {
+        self.sip_messages()
+            .into_iter()
+            .find(|m| m.destination == self.sip && m.start_line.starts_with(&format!("{method} ")))
+            .map(|m| m.body)
+    }
+
+    /// The body of the first request starting with `method` that the phone
+    /// sent with a body (an INVITE answered 407 is sent again; both carry
+    /// the same SDP).
+    pub fn sent_request_body(&self, method: &str) -> Option<String> {
+        self.sip_messages()
+            .into_iter()
+            .find(|m| {
+                m.source == self.sip
+                    && m.start_line.starts_with(&format!("{method} "))
+                    && !m.body.is_empty()
+            })
+            .map(|m| m.body)
     }
 
     /// The RTP packets sent and received so far in the current call, from

@@ -12,6 +12,10 @@
 //! The binary is found through `SWITCHBOARD_BIN`, or next to the test
 //! executable in the cargo target directory; build it first
 //! (`cargo build --bins`, which the test command does).
+//!
+//! Media tests add: WAV files, tones and their detection ([`audio`]), RTP
+//! packets and G.711 µ-law for a test that is its own RTP peer ([`rtp`]),
+//! and the server's `[media]` table and dialplan files ([`media`]).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -24,9 +28,40 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+pub mod audio;
 pub mod baresip;
 pub mod calls;
 pub mod http;
+pub mod media;
+pub mod rtp;
+mod sipp;
+
+pub use sipp::{Sipp, SippChild, SippMessage, SippRun, sipp_messages, sipp_transport};
+
+/// Why a file or a packet the harness reads cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A WAV file is not 16-bit PCM RIFF/WAVE.
+    #[error("not a 16-bit PCM WAV file: {reason}")]
+    Wav {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A datagram is not an RTP packet.
+    #[error("not an RTP packet: {reason}")]
+    Rtp {
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
 
 /// The `switchboard` binary under test.
 pub fn switchboard_bin() -> PathBuf {
@@ -126,6 +161,31 @@ impl Server {
     pub fn start(extra_sip: &str, extra: &str) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
+        let port = free_port();
+        std::fs::write(
+            dir.join("switchboard.toml"),
+            config_text(&dir, port, extra_sip, extra),
+        )
+        .expect("write config");
+        let mut s = Server::start_in(&dir);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// [`Server::start`] with more files written into the server's directory
+    /// first, each as (path relative to the directory, content): dialplan
+    /// files, for instance. The server runs in that directory, so `extra`
+    /// may name them by relative path (`[dialplan]\ndir = "plans"`).
+    pub fn start_with_files(extra_sip: &str, extra: &str, files: &[(&str, &str)]) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        for (name, text) in files {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create directory");
+            }
+            std::fs::write(&path, text).expect("write file");
+        }
         let port = free_port();
         std::fs::write(
             dir.join("switchboard.toml"),
@@ -278,122 +338,4 @@ pub fn run_cli(config: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run switchboard")
-}
-
-/// One SIPp run.
-#[derive(Debug)]
-pub struct Sipp {
-    args: Vec<String>,
-    dir: TempDir,
-}
-
-/// The result of a SIPp run.
-#[derive(Debug)]
-pub struct SippRun {
-    /// Whether SIPp exited 0 (every call succeeded).
-    pub success: bool,
-    /// The exit status.
-    pub status: std::process::ExitStatus,
-    /// Everything SIPp printed.
-    pub output: String,
-    /// The messages SIPp sent and received (`-trace_msg`).
-    pub messages: String,
-    /// The errors SIPp logged (`-trace_err`).
-    pub errors: String,
-}
-
-/// `u1` for UDP, `t1` for TCP (one connection).
-pub fn sipp_transport(tcp: bool) -> &'static str {
-    if tcp { "t1" } else { "u1" }
-}
-
-impl Sipp {
-    /// SIPp with `scenario` against `target`, one call, from 127.0.0.1 on a
-    /// free port.
-    pub fn new(scenario_name: &str, target: SocketAddr, tcp: bool) -> Sipp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let args = vec![
-            "-sf".into(),
-            scenario(scenario_name).display().to_string(),
-            "-t".into(),
-            sipp_transport(tcp).into(),
-            "-i".into(),
-            "127.0.0.1".into(),
-            "-p".into(),
-            port.to_string(),
-            "-mp".into(),
-            free_port().to_string(),
-            "-cp".into(),
-            free_port().to_string(),
-            "-m".into(),
-            "1".into(),
-            "-timeout".into(),
-            "20s".into(),
-            "-timeout_error".into(),
-            "-nostdin".into(),
-            "-trace_msg".into(),
-            "-message_file".into(),
-            dir.path().join("messages.log").display().to_string(),
-            "-trace_err".into(),
-            "-error_file".into(),
-            dir.path().join("errors.log").display().to_string(),
-            target.to_string(),
-        ];
-        Sipp { args, dir }
-    }
-
-    /// Sets a scenario variable (`[$name]`).
-    pub fn set(self, name: &str, value: &str) -> Sipp {
-        self.prepend(&["-set", name, value])
-    }
-
-    /// Digest credentials for `[authentication]`.
-    pub fn auth(self, user: &str, password: &str) -> Sipp {
-        self.prepend(&["-au", user, "-ap", password])
-    }
-
-    fn prepend(mut self, args: &[&str]) -> Sipp {
-        self.args.splice(0..0, args.iter().map(|a| (*a).to_owned()));
-        self
-    }
-
-    /// Adds raw SIPp arguments (before the target).
-    pub fn args(mut self, extra: &[&str]) -> Sipp {
-        let at = self.args.len() - 1;
-        for (i, a) in extra.iter().enumerate() {
-            self.args.insert(at + i, (*a).into());
-        }
-        self
-    }
-
-    /// Runs SIPp to completion (bounded by its `-timeout`).
-    pub fn run(self) -> SippRun {
-        let out = Command::new("sipp")
-            .args(&self.args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run sipp (install the Debian package sip-tester)");
-        let read =
-            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
-        let run = SippRun {
-            success: out.status.success(),
-            status: out.status,
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            messages: read("messages.log"),
-            errors: read("errors.log"),
-        };
-        if !run.success {
-            eprintln!(
-                "sipp {:?} failed: {}\n--- errors ---\n{}\n--- messages ---\n{}",
-                self.args, run.status, run.errors, run.messages
-            );
-        }
-        run
-    }
 }

@@ -3,7 +3,7 @@
 //! `audio_debug` and `reginfo` output).
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
@@ -26,6 +26,11 @@ pub enum EventKind {
     RegisterOk,
     /// A registration failed.
     RegisterFail,
+    /// A DTMF digit began (RFC 4733 event or SIP INFO); the event's `param`
+    /// is the digit.
+    DtmfStart,
+    /// The DTMF digit ended.
+    DtmfEnd,
     /// Any other event type, as baresip names it.
     Other(String),
 }
@@ -40,6 +45,8 @@ impl EventKind {
             "CALL_CLOSED" => EventKind::CallClosed,
             "REGISTER_OK" => EventKind::RegisterOk,
             "REGISTER_FAIL" => EventKind::RegisterFail,
+            "CALL_DTMF_START" => EventKind::DtmfStart,
+            "CALL_DTMF_END" => EventKind::DtmfEnd,
             other => EventKind::Other(other.to_owned()),
         }
     }
@@ -215,6 +222,73 @@ pub(super) fn parse_audio_debug(text: &str) -> Option<RtpCounters> {
     Some(RtpCounters { sent, received })
 }
 
+/// A SIP message baresip printed (`baresip -s`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracedSip {
+    /// `UDP`, `TCP`, …
+    pub transport: String,
+    /// Where it came from.
+    pub source: SocketAddr,
+    /// Where it went.
+    pub destination: SocketAddr,
+    /// The request or status line.
+    pub start_line: String,
+    /// The body (SDP, say), lines joined with CRLF; empty without one.
+    pub body: String,
+}
+
+/// The SIP messages in baresip's output. Each is printed as
+///
+/// ```text
+/// ESC[36;1m#
+/// UDP 127.0.0.1:5060 -> 127.0.0.1:5062
+/// INVITE sip:b@127.0.0.1 SIP/2.0
+/// …headers, an empty line, the body…
+/// ESC[;m
+/// ```
+pub(super) fn traced_sip(log: &str) -> Vec<TracedSip> {
+    let mut out = Vec::new();
+    let mut lines = log.lines();
+    while let Some(line) = lines.next() {
+        if strip_ansi(line).trim() != "#" {
+            continue;
+        }
+        let Some(route) = lines.next() else { break };
+        let mut words = route.split_whitespace();
+        let (Some(transport), Some(source), Some("->"), Some(destination)) =
+            (words.next(), words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        let (Ok(source), Ok(destination)) = (source.parse(), destination.parse()) else {
+            continue;
+        };
+        let mut message: Vec<&str> = Vec::new();
+        for l in lines.by_ref() {
+            if l.starts_with("\u{1b}[;m") {
+                break;
+            }
+            message.push(l.trim_end_matches('\r'));
+        }
+        let Some((&start_line, rest)) = message.split_first() else {
+            continue;
+        };
+        let body = rest
+            .iter()
+            .position(|l| l.is_empty())
+            .map(|blank| rest[blank + 1..].join("\r\n"))
+            .unwrap_or_default();
+        out.push(TracedSip {
+            transport: transport.to_owned(),
+            source,
+            destination,
+            start_line: start_line.to_owned(),
+            body: body.trim_end().to_owned(),
+        });
+    }
+    out
+}
+
 pub(super) fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
@@ -276,6 +350,51 @@ mod tests {
                 received: 224
             }]
         );
+    }
+
+    #[test]
+    fn traced_sip_messages_are_found_with_their_bodies() {
+        let log = "call: connecting to 'sip:b@127.0.0.1:5062'..\n\
+                   \u{1b}[36;1m#\n\
+                   UDP 127.0.0.1:5060 -> 127.0.0.1:5062\n\
+                   INVITE sip:b@127.0.0.1:5062 SIP/2.0\r\n\
+                   Content-Type: application/sdp\r\n\
+                   \r\n\
+                   v=0\r\n\
+                   m=audio 10002 RTP/AVP 0\r\n\
+                   \u{1b}[;m\n\
+                   call: SIP Progress: 180 Ringing\n\
+                   \u{1b}[36;1m#\n\
+                   UDP 127.0.0.1:5062 -> 127.0.0.1:5060\n\
+                   SIP/2.0 180 Ringing\r\n\
+                   Content-Length: 0\r\n\
+                   \r\n\
+                   \u{1b}[;m\n";
+        let m = traced_sip(log);
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!(m[0].transport, "UDP");
+        assert_eq!(m[0].source, "127.0.0.1:5060".parse().unwrap());
+        assert_eq!(m[0].destination, "127.0.0.1:5062".parse().unwrap());
+        assert_eq!(m[0].start_line, "INVITE sip:b@127.0.0.1:5062 SIP/2.0");
+        assert_eq!(m[0].body, "v=0\r\nm=audio 10002 RTP/AVP 0");
+        assert_eq!(m[1].start_line, "SIP/2.0 180 Ringing");
+        assert_eq!(m[1].body, "");
+        assert!(traced_sip("#\nnot a route line\n").is_empty());
+    }
+
+    #[test]
+    fn dtmf_events_carry_their_digit() {
+        let body =
+            br##"{"event":true,"type":"CALL_DTMF_START","class":"call","id":"c1","param":"#"}"##;
+        let Some(CtrlMessage::Event(e)) = parse_message(body) else {
+            panic!("an event");
+        };
+        assert_eq!((e.kind, e.param.as_str()), (EventKind::DtmfStart, "#"));
+        let end = br#"{"event":true,"type":"CALL_DTMF_END","class":"call","id":"c1"}"#;
+        let Some(CtrlMessage::Event(e)) = parse_message(end) else {
+            panic!("an event");
+        };
+        assert_eq!((e.kind, e.param.as_str()), (EventKind::DtmfEnd, ""));
     }
 
     #[test]
