@@ -181,7 +181,7 @@ impl EffectExecutor {
                     tokio::spawn(async move {
                         let mut record = record;
                         if let Ok(Ok(stats)) = tokio::time::timeout(FINAL_STATS_WAIT, stats).await {
-                            record.media = Some(stats.to_summary());
+                            record.media = Some(stats.into_summary());
                         }
                         let _ = cdrs.send((token, record));
                     });

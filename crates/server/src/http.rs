@@ -232,7 +232,7 @@ impl Live for ServerLive {
             let codec = |role: &str| {
                 stats
                     .as_ref()
-                    .and_then(|s| s.legs.iter().find(|l| l.role == role))
+                    .and_then(|s| s.legs.iter().find(|l| l.leg.as_str() == role))
                     .and_then(|l| l.codec.clone())
             };
             out.push(LiveCall {

@@ -3,32 +3,16 @@
 //! was received and sent.
 
 use sb_media_engine::{LegId, SessionStats};
+use sb_switch::{MediaLegRole, MediaLegSummary, MediaSummary};
 
-/// One call's media figures.
+/// One call's media figures. The legs are kept in the call record's form
+/// (the switch's [`MediaLegSummary`]), so a record takes them as they are.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CallMediaStats {
     /// `relay`, `transcode`, `echo`, `tone`, `pass-through`, `negotiating`.
     pub(crate) path: &'static str,
     /// The caller's leg first, then the callee's (the answering device).
-    pub(crate) legs: Vec<LegMediaStats>,
-}
-
-/// One leg's figures.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LegMediaStats {
-    /// `caller` or `callee`.
-    pub(crate) role: &'static str,
-    /// The codec sent on the leg.
-    pub(crate) codec: Option<String>,
-    pub(crate) packets_received: u64,
-    pub(crate) packets_sent: u64,
-    pub(crate) bytes_received: u64,
-    pub(crate) bytes_sent: u64,
-    pub(crate) packets_lost: u64,
-    pub(crate) jitter_ms: f64,
-    pub(crate) frames_decoded: u64,
-    pub(crate) frames_encoded: u64,
-    pub(crate) srtp: bool,
+    pub(crate) legs: Vec<MediaLegSummary>,
 }
 
 impl CallMediaStats {
@@ -57,11 +41,11 @@ impl CallMediaStats {
             path,
             legs: legs
                 .into_iter()
-                .map(|l| LegMediaStats {
-                    role: if l.leg == LegId(0) {
-                        "caller"
+                .map(|l| MediaLegSummary {
+                    leg: if l.leg == LegId(0) {
+                        MediaLegRole::Caller
                     } else {
-                        "callee"
+                        MediaLegRole::Callee
                     },
                     codec: l.codec.as_ref().map(ToString::to_string),
                     packets_received: l.packets_received,
@@ -86,7 +70,7 @@ impl CallMediaStats {
                 .legs
                 .iter()
                 .map(|l| sb_http_api::MediaLegStats {
-                    leg: l.role.to_owned(),
+                    leg: l.leg.as_str().to_owned(),
                     codec: l.codec.clone(),
                     packets_received: l.packets_received,
                     packets_sent: l.packets_sent,
@@ -103,30 +87,10 @@ impl CallMediaStats {
     }
 
     /// The switch's form, for the call record.
-    pub(crate) fn to_summary(&self) -> sb_switch::MediaSummary {
-        sb_switch::MediaSummary {
+    pub(crate) fn into_summary(self) -> MediaSummary {
+        MediaSummary {
             path: self.path.to_owned(),
-            legs: self
-                .legs
-                .iter()
-                .map(|l| sb_switch::MediaLegSummary {
-                    leg: if l.role == "caller" {
-                        sb_switch::MediaLegRole::Caller
-                    } else {
-                        sb_switch::MediaLegRole::Callee
-                    },
-                    codec: l.codec.clone(),
-                    packets_received: l.packets_received,
-                    packets_sent: l.packets_sent,
-                    bytes_received: l.bytes_received,
-                    bytes_sent: l.bytes_sent,
-                    packets_lost: l.packets_lost,
-                    jitter_ms: l.jitter_ms,
-                    frames_decoded: l.frames_decoded,
-                    frames_encoded: l.frames_encoded,
-                    srtp: l.srtp,
-                })
-                .collect(),
+            legs: self.legs,
         }
     }
 }
