@@ -51,9 +51,20 @@ impl Encoder {
         self.kind
     }
 
-    /// Encodes one frame: `pcm.len()` = `kind.samples(ms)` at `kind.sample_rate()`, where `ms`
-    /// is 10, 20, 40 or 60 (Opus also takes 80, 100 and 120; G.711 and G.722 any multiple of
-    /// 10 up to 120). Appends the RTP payload to `out`.
+    /// The PCM rate [`Encoder::encode`] takes: the codec's native rate
+    /// ([`CodecKind::sample_rate`]; G.711 8000, G.722 16000, Opus 48000), or for Opus the rate
+    /// chosen with [`Encoder::set_source_rate`].
+    pub fn pcm_rate(&self) -> u32 {
+        match &self.inner {
+            Inner::Opus(enc) => enc.rate(),
+            Inner::Pcmu | Inner::Pcma | Inner::G722(_) => self.kind.sample_rate(),
+        }
+    }
+
+    /// Encodes one frame of `ms` milliseconds of PCM at [`Encoder::pcm_rate`]
+    /// (`pcm_rate / 1000 * ms` samples), where `ms` is 10, 20, 40 or 60 (Opus also takes 80,
+    /// 100 and 120; G.711 and G.722 any multiple of 10 up to 120). Appends the RTP payload to
+    /// `out`.
     ///
     /// With DTX on, Opus payloads of [`crate::OPUS_DTX_MAX_BYTES`] or fewer mark silence and
     /// need not be sent.
@@ -62,6 +73,7 @@ impl Encoder {
             return Err(CodecError::FrameSize {
                 kind: self.kind,
                 samples: pcm.len(),
+                rate: self.pcm_rate(),
             });
         }
         match &mut self.inner {
@@ -87,13 +99,28 @@ impl Encoder {
         }
     }
 
-    /// Tells the encoder that its input was sampled at `source_hz` before resampling (a
-    /// leg transcoded from G.711 or G.722): Opus then codes no band above `source_hz / 2`,
-    /// which spends the bits on the audio there is and saves encoder and decoder CPU. Other
-    /// codecs ignore it.
+    /// Tells the encoder that its audio has no band above `source_hz / 2` (a leg transcoded
+    /// from G.711 or G.722, a generated tone): Opus then codes no band above it, which spends
+    /// the bits on the audio there is and saves encoder and decoder CPU. When `source_hz` is
+    /// one of [`crate::OPUS_PCM_RATES`], the Opus encoder also takes PCM at `source_hz` from
+    /// then on ([`Encoder::pcm_rate`]), so G.711 audio goes in at 8 kHz without resampling:
+    /// libopus is rebuilt at that rate with the same settings (its coding history starts
+    /// over; nothing happens when the rate is already that one). The RTP clock stays 48000.
+    /// Other codecs ignore it.
+    ///
+    /// ```
+    /// use sb_media_codec::{CodecKind, Encoder, OpusConfig};
+    ///
+    /// let mut encoder = Encoder::new(CodecKind::Opus, &OpusConfig::default())?;
+    /// encoder.set_source_rate(8_000)?;
+    /// assert_eq!(encoder.pcm_rate(), 8_000);
+    /// let mut payload = Vec::new();
+    /// encoder.encode(&[0; 160], &mut payload)?; // 20 ms
+    /// # Ok::<(), sb_media_codec::CodecError>(())
+    /// ```
     pub fn set_source_rate(&mut self, source_hz: u32) -> Result<(), CodecError> {
         match &mut self.inner {
-            Inner::Opus(enc) => enc.limit_bandwidth(source_hz),
+            Inner::Opus(enc) => enc.set_source_rate(source_hz),
             Inner::Pcmu | Inner::Pcma | Inner::G722(_) => Ok(()),
         }
     }
@@ -108,7 +135,7 @@ impl Encoder {
 
     fn accepts(&self, samples: usize) -> bool {
         match self.kind {
-            CodecKind::Opus => is_encoder_frame(samples),
+            CodecKind::Opus => is_encoder_frame(samples, self.pcm_rate()),
             CodecKind::Pcmu | CodecKind::Pcma | CodecKind::G722 => {
                 let unit = self.kind.samples(10);
                 samples > 0
@@ -138,10 +165,47 @@ mod tests {
             let mut out = Vec::new();
             let err = e.encode(&vec![0; bad], &mut out).expect_err("bad frame");
             assert!(
-                matches!(err, CodecError::FrameSize { kind: k, samples } if k == kind && samples == bad),
+                matches!(err, CodecError::FrameSize { kind: k, samples, rate } if k == kind && samples == bad && rate == kind.sample_rate()),
                 "{err}"
             );
             assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn opus_frame_sizes_follow_the_source_rate() {
+        let mut e = Encoder::new(CodecKind::Opus, &OpusConfig::default()).expect("encoder");
+        assert_eq!(e.pcm_rate(), 48_000);
+        for (rate, good, bad) in [
+            (8_000, [80, 160, 480, 960], [120, 40, 320 + 1, 960 * 2]),
+            (12_000, [120, 240, 720, 1_440], [180, 60, 1_080, 1_560]),
+            (16_000, [160, 320, 960, 1_920], [240, 80, 480, 2_240]),
+            (24_000, [240, 480, 1_440, 2_880], [360, 120, 720, 3_360]),
+            (48_000, [480, 960, 2_880, 5_760], [720, 240, 160, 6_720]),
+        ] {
+            e.set_source_rate(rate).expect("source rate");
+            assert_eq!(e.pcm_rate(), rate);
+            let mut out = Vec::new();
+            for n in good {
+                out.clear();
+                e.encode(&vec![0; n], &mut out).expect("whole frame");
+                assert!(!out.is_empty(), "{n} samples at {rate} Hz");
+            }
+            for n in bad {
+                out.clear();
+                let err = e.encode(&vec![0; n], &mut out).expect_err("bad frame");
+                assert!(
+                    matches!(err, CodecError::FrameSize { kind: CodecKind::Opus, samples, rate: r } if samples == n && r == rate),
+                    "{err}"
+                );
+                assert!(out.is_empty());
+            }
+        }
+        // G.711 and G.722 keep their native rate.
+        for kind in [CodecKind::Pcmu, CodecKind::G722] {
+            let mut e = Encoder::new(kind, &OpusConfig::default()).expect("encoder");
+            e.set_source_rate(48_000).expect("ignored");
+            assert_eq!(e.pcm_rate(), kind.sample_rate());
         }
     }
 

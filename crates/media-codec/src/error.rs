@@ -6,20 +6,32 @@ use crate::kind::CodecKind;
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
     /// A PCM frame whose length is not a frame duration the codec encodes.
-    #[error("{kind:?} cannot encode a frame of {samples} samples at {rate} Hz", rate = kind.sample_rate())]
+    #[error("{kind:?} cannot encode a frame of {samples} samples at {rate} Hz")]
     FrameSize {
         /// The codec asked to encode.
         kind: CodecKind,
         /// The number of PCM samples handed over.
         samples: usize,
+        /// The PCM rate the encoder takes.
+        rate: u32,
     },
     /// A concealment request for a duration the codec cannot produce.
-    #[error("{kind:?} cannot conceal {samples} samples")]
+    #[error("{kind:?} cannot conceal {samples} samples at {rate} Hz")]
     ConcealSize {
         /// The decoder asked to conceal.
         kind: CodecKind,
         /// The number of samples asked for.
         samples: usize,
+        /// The PCM rate the decoder produces.
+        rate: u32,
+    },
+    /// A PCM rate the codec does not encode from or decode to.
+    #[error("{kind:?} does not code PCM at {rate} Hz")]
+    PcmRate {
+        /// The codec asked for.
+        kind: CodecKind,
+        /// The rejected PCM rate.
+        rate: u32,
     },
     /// An RTP payload of zero bytes.
     #[error("{kind:?} payload is empty")]

@@ -42,7 +42,8 @@ impl CodecKind {
         }
     }
 
-    /// The sample rate of the PCM the codec encodes and decodes.
+    /// The codec's native PCM rate: what [`crate::Encoder::new`] and [`crate::Decoder::new`]
+    /// run at. Opus can also run at 8, 12, 16 or 24 kHz ([`crate::OPUS_PCM_RATES`]).
     pub fn sample_rate(self) -> u32 {
         match self {
             CodecKind::Pcmu | CodecKind::Pcma => 8000,

@@ -9,10 +9,15 @@ const AMPLITUDE: i16 = 8_000;
 
 /// `frames` frames of `ms` milliseconds of a `hz` tone at the codec's rate.
 fn tone_frames(kind: CodecKind, hz: u32, ms: u32, frames: usize) -> Vec<Vec<i16>> {
-    let mut tone = ToneGenerator::new(hz, kind.sample_rate(), AMPLITUDE);
+    tone_frames_at(kind.sample_rate(), hz, ms, frames)
+}
+
+/// `frames` frames of `ms` milliseconds of a `hz` tone sampled at `rate`.
+fn tone_frames_at(rate: u32, hz: u32, ms: u32, frames: usize) -> Vec<Vec<i16>> {
+    let mut tone = ToneGenerator::new(hz, rate, AMPLITUDE);
     (0..frames)
         .map(|_| {
-            let mut frame = vec![0; kind.samples(ms)];
+            let mut frame = vec![0; (rate / 1000 * ms) as usize];
             tone.fill(&mut frame);
             frame
         })
@@ -136,7 +141,7 @@ fn opus_config_is_applied_and_can_change() {
             default.complexity,
             default.packet_loss_pct
         ),
-        (true, false, 24_000, 5, 5)
+        (true, false, 24_000, 1, 5)
     );
     encoder.set_opus_config(&default).expect("apply");
     assert_eq!(encoder.opus_config().expect("read back"), Some(default));
@@ -156,29 +161,83 @@ fn opus_config_is_applied_and_can_change() {
 }
 
 #[test]
-fn opus_source_rate_limits_the_coded_band() {
-    let frames = tone_frames(CodecKind::Opus, 1_000, 20, 20);
+fn opus_source_rate_limits_the_coded_band_and_sets_the_pcm_rate() {
     for (source_hz, band) in [
         (8_000, opus::Bandwidth::Narrowband),
+        (12_000, opus::Bandwidth::Mediumband),
         (16_000, opus::Bandwidth::Wideband),
+        (24_000, opus::Bandwidth::Superwideband),
     ] {
         let mut encoder = Encoder::new(CodecKind::Opus, &OpusConfig::default()).expect("encoder");
-        encoder.set_source_rate(source_hz).expect("band limit");
-        let payloads = encode_all(&mut encoder, &frames);
+        assert_eq!(encoder.pcm_rate(), 48_000);
+        encoder.set_source_rate(source_hz).expect("source rate");
+        assert_eq!(encoder.pcm_rate(), source_hz);
+        assert_eq!(
+            encoder.opus_config().expect("read back"),
+            Some(OpusConfig::default()),
+            "same settings at {source_hz} Hz"
+        );
+        let payloads = encode_all(&mut encoder, &tone_frames_at(source_hz, 1_000, 20, 20));
         for payload in &payloads[5..] {
             assert_eq!(
                 opus::packet::get_bandwidth(payload).expect("toc"),
                 band,
                 "{source_hz} Hz"
             );
+            // The RTP clock stays 48000: 20 ms is 960 units whatever the PCM rate.
+            assert_eq!(
+                opus::packet::get_nb_samples(payload, 48_000).expect("toc"),
+                960
+            );
         }
         let mut decoder = Decoder::new(CodecKind::Opus).expect("decoder");
         let pcm = decode_all(&mut decoder, &payloads);
+        assert_eq!(pcm.len(), 960 * 20);
         assert_tone(&pcm[4_800..], 48_000, 1_000, "band-limited opus");
     }
-    // Other codecs have nothing to limit.
+    // Other codecs have nothing to limit and keep their rate.
     let mut pcmu = Encoder::new(CodecKind::Pcmu, &OpusConfig::default()).expect("encoder");
-    pcmu.set_source_rate(8_000).expect("ignored");
+    pcmu.set_source_rate(16_000).expect("ignored");
+    assert_eq!(pcmu.pcm_rate(), 8_000);
+}
+
+#[test]
+fn opus_from_8khz_pcm_decodes_at_48_and_8_khz() {
+    let mut encoder = Encoder::new(CodecKind::Opus, &OpusConfig::default()).expect("encoder");
+    encoder.set_source_rate(8_000).expect("8 kHz");
+    let frames = tone_frames_at(8_000, 1_000, 20, 25);
+    assert_eq!(frames[0].len(), 160);
+    let payloads = encode_all(&mut encoder, &frames);
+
+    let mut wide = Decoder::new(CodecKind::Opus).expect("decoder");
+    let pcm = decode_all(&mut wide, &payloads);
+    assert_eq!(pcm.len(), 48_000 / 2);
+    assert_tone(&pcm[4_800..], 48_000, 1_000, "8 kHz opus decoded at 48 kHz");
+
+    let mut narrow = Decoder::with_rate(CodecKind::Opus, 8_000).expect("decoder");
+    let pcm = decode_all(&mut narrow, &payloads);
+    assert_eq!(pcm.len(), 8_000 / 2);
+    assert_tone(&pcm[800..], 8_000, 1_000, "8 kHz opus decoded at 8 kHz");
+    // A tone at 1.5 kHz lands at 1.5 kHz, not elsewhere: the rates line up.
+    let mut encoder = Encoder::new(CodecKind::Opus, &OpusConfig::default()).expect("encoder");
+    encoder.set_source_rate(8_000).expect("8 kHz");
+    let payloads = encode_all(&mut encoder, &tone_frames_at(8_000, 1_500, 20, 25));
+    let mut narrow = Decoder::with_rate(CodecKind::Opus, 8_000).expect("decoder");
+    let pcm = decode_all(&mut narrow, &payloads);
+    assert_tone(&pcm[800..], 8_000, 1_500, "1.5 kHz at 8 kHz");
+}
+
+#[test]
+fn full_band_opus_decodes_at_every_rate() {
+    // A 48 kHz sender (a browser) and a decoder at the other leg's rate.
+    let mut encoder = Encoder::new(CodecKind::Opus, &OpusConfig::default()).expect("encoder");
+    let payloads = encode_all(&mut encoder, &tone_frames(CodecKind::Opus, 1_000, 20, 25));
+    for rate in sb_media_codec::OPUS_PCM_RATES {
+        let mut decoder = Decoder::with_rate(CodecKind::Opus, rate).expect("decoder");
+        let pcm = decode_all(&mut decoder, &payloads);
+        assert_eq!(pcm.len(), (rate / 2) as usize, "{rate} Hz");
+        assert_tone(&pcm[(rate / 10) as usize..], rate, 1_000, "decoded");
+    }
 }
 
 fn mean_payload_bytes(config: &OpusConfig, frames: &[Vec<i16>]) -> f64 {
@@ -242,24 +301,31 @@ fn opus_dtx_shrinks_silence() {
     assert_eq!(pcm.len(), 960 * 50);
 }
 
-/// A 500 Hz tone for `switch_at` frames, then 1 kHz: concealing the first 1 kHz frame with
-/// PLC extrapolates 500 Hz; the in-band FEC of the next packet carries 1 kHz.
-fn conceal_switching_tone(config: &OpusConfig, fec: bool) -> Vec<i16> {
+/// A 500 Hz tone for `switch_at` frames, then 1 kHz, encoded from PCM at `encode_hz` and
+/// decoded at `decode_hz`: concealing the first 1 kHz frame with PLC extrapolates 500 Hz; the
+/// in-band FEC of the next packet carries 1 kHz.
+fn conceal_switching_tone(
+    config: &OpusConfig,
+    (encode_hz, decode_hz): (u32, u32),
+    fec: bool,
+) -> Vec<i16> {
     let switch_at = 20;
-    let mut frames = tone_frames(CodecKind::Opus, 500, 20, switch_at);
-    frames.extend(tone_frames(CodecKind::Opus, 1_000, 20, 10));
+    let mut frames = tone_frames_at(encode_hz, 500, 20, switch_at);
+    frames.extend(tone_frames_at(encode_hz, 1_000, 20, 10));
     let mut encoder = Encoder::new(CodecKind::Opus, config).expect("encoder");
+    encoder.set_source_rate(encode_hz).expect("source rate");
     let payloads = encode_all(&mut encoder, &frames);
-    let mut decoder = Decoder::new(CodecKind::Opus).expect("decoder");
+    let mut decoder = Decoder::with_rate(CodecKind::Opus, decode_hz).expect("decoder");
     decode_all(&mut decoder, &payloads[..switch_at]);
     // Frame `switch_at`, the first of the 1 kHz tone, is lost.
     let next = payloads[switch_at + 1].as_slice();
+    let samples = (decode_hz / 50) as usize;
     let mut out = Vec::new();
     let n = decoder
-        .conceal(960, fec.then_some(next), &mut out)
+        .conceal(samples, fec.then_some(next), &mut out)
         .expect("conceal");
-    assert_eq!(n, 960);
-    assert_eq!(out.len(), 960);
+    assert_eq!(n, samples);
+    assert_eq!(out.len(), samples);
     out
 }
 
@@ -269,30 +335,35 @@ fn opus_fec_recovers_a_lost_frame_better_than_plc() {
         packet_loss_pct: 20,
         ..OpusConfig::default()
     };
-    let fec = conceal_switching_tone(&config, true);
-    let plc = conceal_switching_tone(&config, false);
-    let fec_1k = tone_power(&fec, 48_000, 1_000);
-    let plc_1k = tone_power(&plc, 48_000, 1_000);
-    assert!(
-        fec_1k > 4.0 * plc_1k,
-        "FEC 1 kHz power {fec_1k:.0}, PLC {plc_1k:.0}"
-    );
-    assert!(
-        fec_1k > tone_power(&fec, 48_000, 500),
-        "FEC carries the new tone"
-    );
+    // A browser's 48 kHz stream decoded at 48 kHz and at 8 kHz (towards a G.711 leg), and a
+    // stream from 8 kHz PCM (from a G.711 leg) decoded at 48 kHz.
+    for rates in [(48_000, 48_000), (48_000, 8_000), (8_000, 48_000)] {
+        let decode_hz = rates.1;
+        let fec = conceal_switching_tone(&config, rates, true);
+        let plc = conceal_switching_tone(&config, rates, false);
+        let fec_1k = tone_power(&fec, decode_hz, 1_000);
+        let plc_1k = tone_power(&plc, decode_hz, 1_000);
+        assert!(
+            fec_1k > 4.0 * plc_1k,
+            "{rates:?}: FEC 1 kHz power {fec_1k:.0}, PLC {plc_1k:.0}"
+        );
+        assert!(
+            fec_1k > tone_power(&fec, decode_hz, 500),
+            "{rates:?}: FEC carries the new tone"
+        );
 
-    // Without FEC in the stream, the next packet cannot help: the result is plain PLC.
-    let no_fec = OpusConfig {
-        fec: false,
-        ..config
-    };
-    let without = conceal_switching_tone(&no_fec, true);
-    let without_1k = tone_power(&without, 48_000, 1_000);
-    assert!(
-        fec_1k > 4.0 * without_1k,
-        "FEC {fec_1k:.0}, none in stream {without_1k:.0}"
-    );
+        // Without FEC in the stream, the next packet cannot help: the result is plain PLC.
+        let no_fec = OpusConfig {
+            fec: false,
+            ..config
+        };
+        let without = conceal_switching_tone(&no_fec, rates, true);
+        let without_1k = tone_power(&without, decode_hz, 1_000);
+        assert!(
+            fec_1k > 4.0 * without_1k,
+            "{rates:?}: FEC {fec_1k:.0}, none in stream {without_1k:.0}"
+        );
+    }
 }
 
 #[test]
@@ -436,47 +507,61 @@ fn downsampling_filters_what_the_lower_rate_cannot_carry() {
 
 #[test]
 fn pcmu_to_opus_and_back_keeps_a_tone() {
-    let config = OpusConfig::default();
-    let mut pcmu_in = Encoder::new(CodecKind::Pcmu, &config).expect("pcmu encoder");
-    let sent = encode_all(&mut pcmu_in, &tone_frames(CodecKind::Pcmu, 1_000, 20, 50));
+    // Opus at 48 kHz behind resamplers, and at 8 kHz without any (the gateway's path: the
+    // resamplers between equal rates copy).
+    for opus_hz in [48_000, 8_000] {
+        let config = OpusConfig::default();
+        let mut pcmu_in = Encoder::new(CodecKind::Pcmu, &config).expect("pcmu encoder");
+        let sent = encode_all(&mut pcmu_in, &tone_frames(CodecKind::Pcmu, 1_000, 20, 50));
 
-    let mut pcmu_dec = Decoder::new(CodecKind::Pcmu).expect("pcmu decoder");
-    let mut up = Resampler::new(8_000, 48_000).expect("up");
-    let mut opus_enc = Encoder::new(CodecKind::Opus, &config).expect("opus encoder");
-    let mut opus_dec = Decoder::new(CodecKind::Opus).expect("opus decoder");
-    let mut down = Resampler::new(48_000, 8_000).expect("down");
-    let mut pcmu_out = Encoder::new(CodecKind::Pcmu, &config).expect("pcmu encoder");
-    let mut pcmu_final = Decoder::new(CodecKind::Pcmu).expect("pcmu decoder");
+        let mut pcmu_dec = Decoder::new(CodecKind::Pcmu).expect("pcmu decoder");
+        let mut up = Resampler::new(8_000, opus_hz).expect("up");
+        let mut opus_enc = Encoder::new(CodecKind::Opus, &config).expect("opus encoder");
+        opus_enc.set_source_rate(opus_hz).expect("source rate");
+        let mut opus_dec = Decoder::with_rate(CodecKind::Opus, opus_hz).expect("opus decoder");
+        let mut down = Resampler::new(opus_hz, 8_000).expect("down");
+        let mut pcmu_out = Encoder::new(CodecKind::Pcmu, &config).expect("pcmu encoder");
+        let mut pcmu_final = Decoder::new(CodecKind::Pcmu).expect("pcmu decoder");
 
-    let (mut pcm, mut wide, mut opus_payload) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut wide_back, mut narrow, mut pcmu_payload) = (Vec::new(), Vec::new(), Vec::new());
-    let mut received = Vec::new();
-    for payload in &sent {
-        pcm.clear();
-        wide.clear();
-        opus_payload.clear();
-        pcmu_dec.decode(payload, &mut pcm).expect("decode pcmu");
-        up.process(&pcm, &mut wide).expect("up");
-        opus_enc
-            .encode(&wide, &mut opus_payload)
-            .expect("encode opus");
+        let (mut pcm, mut wide, mut opus_payload) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut wide_back, mut narrow, mut pcmu_payload) = (Vec::new(), Vec::new(), Vec::new());
+        let mut received = Vec::new();
+        for (i, payload) in sent.iter().enumerate() {
+            pcm.clear();
+            wide.clear();
+            opus_payload.clear();
+            pcmu_dec.decode(payload, &mut pcm).expect("decode pcmu");
+            up.process(&pcm, &mut wide).expect("up");
+            opus_enc
+                .encode(&wide, &mut opus_payload)
+                .expect("encode opus");
 
-        wide_back.clear();
-        narrow.clear();
-        pcmu_payload.clear();
-        opus_dec
-            .decode(&opus_payload, &mut wide_back)
-            .expect("decode opus");
-        down.process(&wide_back, &mut narrow).expect("down");
-        pcmu_out
-            .encode(&narrow, &mut pcmu_payload)
-            .expect("encode pcmu");
-        pcmu_final
-            .decode(&pcmu_payload, &mut received)
-            .expect("decode pcmu");
+            wide_back.clear();
+            narrow.clear();
+            pcmu_payload.clear();
+            // Frame 30 is lost on the way and concealed at the decoder's rate.
+            let n = if i == 30 {
+                opus_dec
+                    .conceal(wide.len(), None, &mut wide_back)
+                    .expect("conceal")
+            } else {
+                opus_dec
+                    .decode(&opus_payload, &mut wide_back)
+                    .expect("decode opus")
+            };
+            assert_eq!(n, (opus_hz / 50) as usize);
+            down.process(&wide_back, &mut narrow).expect("down");
+            pcmu_out
+                .encode(&narrow, &mut pcmu_payload)
+                .expect("encode pcmu");
+            pcmu_final
+                .decode(&pcmu_payload, &mut received)
+                .expect("decode pcmu");
+        }
+        assert_eq!(received.len(), 8_000);
+        let what = format!("PCMU -> Opus at {opus_hz} Hz -> PCMU");
+        assert_tone(&received[1_600..], 8_000, 1_000, &what);
     }
-    assert_eq!(received.len(), 8_000);
-    assert_tone(&received[1_600..], 8_000, 1_000, "PCMU -> Opus -> PCMU");
 }
 
 #[test]

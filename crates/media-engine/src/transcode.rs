@@ -2,11 +2,18 @@
 //! device sends, decoding (with loss concealment and Opus FEC), resampling, repacketizing to
 //! the other leg's packet time, and encoding for the other leg. Driven by the session's 20 ms
 //! tick; time is passed in.
+//!
+//! Opus runs at the PCM rate of the other side: audio from a G.711 leg goes into the Opus
+//! encoder at 8 kHz (G.722: 16 kHz), and Opus towards a G.711 leg decodes straight to 8 kHz,
+//! so no resampling happens there and libopus does about half the work it does at 48 kHz.
+//! Only G.711 ↔ G.722 resamples (8 ↔ 16 kHz). Sample counts therefore follow the PCM rates
+//! of the decoder and the encoder ([`Decoder::pcm_rate`], [`Encoder::pcm_rate`]); RTP
+//! timestamps follow the codecs' clocks (Opus: 48000, 960 units per 20 ms at any PCM rate).
 
 use std::time::{Duration, Instant};
 
 use sb_media_codec::{
-    CodecError, CodecKind, Decoder, Encoder, OpusConfig, Resampler, ToneGenerator,
+    CodecError, CodecKind, Decoder, Encoder, OPUS_PCM_RATES, OpusConfig, Resampler, ToneGenerator,
 };
 
 use crate::jitter::{JitterBuffer, Pop, Pushed};
@@ -51,7 +58,7 @@ pub(crate) struct Frame {
     pub(crate) duration: Duration,
 }
 
-/// Encoder side shared by transcoding and tones: a PCM queue at the codec's rate, cut into
+/// Encoder side shared by transcoding and tones: a PCM queue at the encoder's rate, cut into
 /// frames of the packet time, sent at the pace of the tick.
 struct Packetizer {
     output: Output,
@@ -71,12 +78,30 @@ impl std::fmt::Debug for Packetizer {
 
 impl Packetizer {
     fn new(output: Output, opus: &OpusConfig) -> Result<Packetizer, CodecError> {
+        let encoder = Encoder::new(output.codec, opus)?;
         Ok(Packetizer {
             output,
-            encoder: Encoder::new(output.codec, opus)?,
-            pcm: Vec::with_capacity(tick_samples(output.codec.sample_rate()) * 4),
+            pcm: Vec::with_capacity(tick_samples(encoder.pcm_rate()) * 4),
+            encoder,
             credit_ms: 0,
         })
+    }
+
+    /// The PCM rate the queue holds and the encoder takes.
+    fn rate(&self) -> u32 {
+        self.encoder.pcm_rate()
+    }
+
+    /// [`Encoder::set_source_rate`]; PCM queued at a rate the encoder no longer takes is
+    /// dropped. Returns whether the rate changed.
+    fn set_source_rate(&mut self, source_hz: u32) -> Result<bool, CodecError> {
+        let before = self.rate();
+        self.encoder.set_source_rate(source_hz)?;
+        let changed = self.rate() != before;
+        if changed {
+            self.pcm.clear();
+        }
+        Ok(changed)
     }
 
     fn tick(&mut self) {
@@ -87,7 +112,7 @@ impl Packetizer {
     /// time has come.
     fn encode_next(&mut self, out: &mut Vec<u8>) -> Result<Option<Frame>, CodecError> {
         let codec = self.output.codec;
-        let samples = codec.samples(self.output.frame_ms);
+        let samples = (self.rate() / 1000 * self.output.frame_ms) as usize;
         if self.pcm.len() < samples || self.credit_ms < self.output.frame_ms {
             return Ok(None);
         }
@@ -188,24 +213,48 @@ impl Transcoder {
     ) -> Result<Pushed, CodecError> {
         let (seq, ts) = header;
         if self.input.as_ref().is_none_or(|i| i.codec != codec) {
-            self.input = Some(Input {
-                codec,
-                decoder: Decoder::new(codec)?,
-                resampler: Resampler::new(
-                    codec.sample_rate(),
-                    self.out.output.codec.sample_rate(),
-                )?,
-            });
-            // Opus spends no bits (and no CPU) on a band the source never had:
-            // G.711 audio coded as narrowband, G.722 as wideband.
-            self.out.encoder.set_source_rate(codec.sample_rate())?;
-            self.jitter.reset(codec.rtp_clock_rate());
+            self.switch_input(codec)?;
         }
         if self.ssrc != Some(ssrc) {
             self.ssrc = Some(ssrc);
             self.jitter.reset(codec.rtp_clock_rate());
         }
         Ok(self.jitter.push(now, seq, ts, payload))
+    }
+
+    /// Sets up decoding of `codec`, the codec the device now sends. On an error nothing is
+    /// decoded until a packet sets it up.
+    fn switch_input(&mut self, codec: CodecKind) -> Result<(), CodecError> {
+        let previous = self.input.take();
+        let out_codec = self.out.output.codec;
+        // Opus towards another codec decodes straight to that codec's rate.
+        let decode_hz = if codec == CodecKind::Opus && out_codec != CodecKind::Opus {
+            out_codec.sample_rate()
+        } else {
+            codec.sample_rate()
+        };
+        let decoder = Decoder::with_rate(codec, decode_hz)?;
+        let rate = decoder.pcm_rate();
+        // Opus takes the PCM at the rate it was decoded at and spends no bits (and no CPU)
+        // on a band the source never had: G.711 audio coded as narrowband from 8 kHz, G.722
+        // as wideband from 16 kHz. Other codecs ignore it.
+        let rate_changed = self.out.set_source_rate(rate)?;
+        let resampler = Resampler::new(rate, self.out.rate())?;
+        self.input = Some(Input {
+            codec,
+            decoder,
+            resampler,
+        });
+        // Samples owed by the tick are counted at the decoder's rate; queued output at a
+        // rate the encoder no longer takes was dropped, and with it what was owed.
+        self.owed = match previous {
+            Some(old) if !rate_changed => {
+                self.owed * rate as isize / old.decoder.pcm_rate() as isize
+            }
+            _ => 0,
+        };
+        self.jitter.reset(codec.rtp_clock_rate());
+        Ok(())
     }
 
     /// One tick of playout at `now`: takes 20 ms of the device's audio from the jitter
@@ -216,7 +265,7 @@ impl Transcoder {
         let Some(input) = self.input.as_mut() else {
             return;
         };
-        let rate = input.codec.sample_rate();
+        let rate = input.decoder.pcm_rate();
         let clock = input.codec.rtp_clock_rate();
         let frame_units = input.codec.rtp_units(20);
         self.owed += tick_samples(rate) as isize;
@@ -245,7 +294,7 @@ impl Transcoder {
                 Pop::Missing { units, fec } => {
                     let mut samples =
                         (u64::from(units) * u64::from(rate) / u64::from(clock)) as usize;
-                    // Opus conceals whole 2.5 ms steps.
+                    // Opus conceals whole 2.5 ms steps (20 samples at 8 kHz).
                     let step = (rate / 400) as usize;
                     samples -= samples % step;
                     if samples == 0 {
@@ -274,7 +323,8 @@ impl Transcoder {
             self.owed -= produced as isize;
         }
         if !self.decoded.is_empty() {
-            // Resampling equal rates copies; errors lose this tick's audio only.
+            // Resampling equal rates (G.711 ↔ Opus) copies; errors lose this tick's audio
+            // only.
             let _ = input.resampler.process(&self.decoded, &mut self.out.pcm);
             self.decoded.clear();
         }
@@ -304,16 +354,22 @@ impl std::fmt::Debug for TonePlayer {
 }
 
 impl TonePlayer {
-    /// A sine of `frequency_hz` encoded into `output` until `until`.
+    /// A sine of `frequency_hz` encoded into `output` until `until`. Towards Opus the tone is
+    /// generated and coded at the lowest PCM rate that carries it (8 kHz, narrowband, for
+    /// call-progress tones); other codecs take it at their own rate.
     pub(crate) fn new(
         output: Output,
         opus: &OpusConfig,
         frequency_hz: u32,
         until: Instant,
     ) -> Result<TonePlayer, CodecError> {
+        let mut out = Packetizer::new(output, opus)?;
+        if output.codec == CodecKind::Opus {
+            out.set_source_rate(tone_rate(frequency_hz))?;
+        }
         Ok(TonePlayer {
-            generator: ToneGenerator::new(frequency_hz, output.codec.sample_rate(), TONE_AMPLITUDE),
-            out: Packetizer::new(output, opus)?,
+            generator: ToneGenerator::new(frequency_hz, out.rate(), TONE_AMPLITUDE),
+            out,
             until,
         })
     }
@@ -321,7 +377,7 @@ impl TonePlayer {
     /// One tick: 20 ms more of the tone. Then call [`TonePlayer::encode_next`].
     pub(crate) fn tick(&mut self) {
         self.out.tick();
-        let n = tick_samples(self.out.output.codec.sample_rate());
+        let n = tick_samples(self.out.rate());
         let start = self.out.pcm.len();
         self.out.pcm.resize(start + n, 0);
         self.generator.fill(&mut self.out.pcm[start..]);
@@ -333,108 +389,14 @@ impl TonePlayer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use sb_media_codec::tone_power;
-
-    use super::*;
-
-    fn pcmu_tone(frames: usize) -> Vec<Vec<u8>> {
-        let mut generator = ToneGenerator::new(1000, 8000, 8000);
-        let mut enc = Encoder::new(CodecKind::Pcmu, &OpusConfig::default()).unwrap();
-        (0..frames)
-            .map(|_| {
-                let mut pcm = vec![0i16; 160];
-                generator.fill(&mut pcm);
-                let mut out = Vec::new();
-                enc.encode(&pcm, &mut out).unwrap();
-                out
-            })
-            .collect()
-    }
-
-    #[test]
-    fn pcmu_to_opus_carries_the_tone_and_conceals_loss() {
-        let t0 = Instant::now();
-        let out = Output {
-            codec: CodecKind::Opus,
-            pt: 111,
-            frame_ms: 20,
-        };
-        let mut t = Transcoder::new(out, &OpusConfig::default(), 20, 200).unwrap();
-        let input = pcmu_tone(50);
-        let mut frames = Vec::new();
-        for i in 0..60usize {
-            let at = t0 + TICK * i as u32;
-            if i < input.len() && i != 25 {
-                let header = (i as u16, 160 * i as u32);
-                let pushed = t.push(at, CodecKind::Pcmu, 7, header, &input[i]).unwrap();
-                assert_eq!(pushed, Pushed::Buffered);
-            }
-            t.tick(at);
-            let mut buf = Vec::new();
-            while let Some(f) = t.encode_next(&mut buf).unwrap() {
-                assert_eq!((f.pt, f.units), (111, 960));
-                frames.push(std::mem::take(&mut buf));
-            }
-        }
-        assert!(frames.len() >= 48, "{}", frames.len());
-        assert_eq!(t.frames_decoded, 49);
-        assert!(t.frames_concealed >= 1);
-        // Decode what came out: the 1 kHz tone is there.
-        let mut dec = Decoder::new(CodecKind::Opus).unwrap();
-        let mut pcm = Vec::new();
-        for f in &frames {
-            dec.decode(f, &mut pcm).unwrap();
-        }
-        let middle = &pcm[pcm.len() / 4..pcm.len() * 3 / 4];
-        let at_1k = tone_power(middle, 48000, 1000);
-        let at_3k = tone_power(middle, 48000, 3000);
-        assert!(at_1k > 100.0 * at_3k, "1 kHz {at_1k} vs 3 kHz {at_3k}");
-    }
-
-    #[test]
-    fn tone_player_frames_g722() {
-        let t0 = Instant::now();
-        let out = Output {
-            codec: CodecKind::G722,
-            pt: 9,
-            frame_ms: 20,
-        };
-        let mut tone = TonePlayer::new(out, &OpusConfig::default(), 440, t0).unwrap();
-        let mut payloads = Vec::new();
-        for _ in 0..10 {
-            tone.tick();
-            let mut buf = Vec::new();
-            while let Some(f) = tone.encode_next(&mut buf).unwrap() {
-                assert_eq!((f.pt, f.units), (9, 160), "G.722: 8000 Hz clock");
-                payloads.push(std::mem::take(&mut buf));
-            }
-        }
-        assert_eq!(payloads.len(), 10);
-        assert!(
-            payloads.iter().all(|p| p.len() == 160),
-            "64 kbit/s: 160 octets per 20 ms"
-        );
-    }
-
-    #[test]
-    fn packet_time_is_respected() {
-        let out = Output {
-            codec: CodecKind::Pcmu,
-            pt: 0,
-            frame_ms: 40,
-        };
-        let mut tone = TonePlayer::new(out, &OpusConfig::default(), 440, Instant::now()).unwrap();
-        let mut sent = Vec::new();
-        for tick in 0..6 {
-            tone.tick();
-            let mut buf = Vec::new();
-            while tone.encode_next(&mut buf).unwrap().is_some() {
-                sent.push((tick, buf.len()));
-                buf.clear();
-            }
-        }
-        assert_eq!(sent, vec![(1, 320), (3, 320), (5, 320)]);
-    }
+/// The lowest Opus PCM rate whose coded band holds a tone of `frequency_hz` with room to
+/// spare (below 40 % of the rate, under the edge of the band Opus codes at that rate).
+fn tone_rate(frequency_hz: u32) -> u32 {
+    OPUS_PCM_RATES
+        .into_iter()
+        .find(|&rate| u64::from(frequency_hz) * 5 < u64::from(rate) * 2)
+        .unwrap_or(48_000)
 }
+
+#[cfg(test)]
+mod tests;
