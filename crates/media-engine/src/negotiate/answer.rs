@@ -3,6 +3,7 @@
 //! transcoding otherwise.
 
 use bytes::Bytes;
+use sb_media_codec::CodecKind;
 use sb_sdp::{MediaDirection, Sdp};
 
 use super::compose::AudioSection;
@@ -99,8 +100,10 @@ impl Negotiator {
                     (format, MediaPath::Relay)
                 }
                 None => {
+                    // The offerer hears what the answerer's codec carries.
+                    let source_hz = answered.known().map(CodecKind::sample_rate);
                     let format = self.transcode_choice(offer).map(|f| Format {
-                        fmtp: own_fmtp(&f.codec),
+                        fmtp: own_fmtp(&f.codec, source_hz),
                         ..f.clone()
                     });
                     (format, MediaPath::Transcode)

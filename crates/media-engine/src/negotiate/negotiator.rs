@@ -227,7 +227,7 @@ impl Negotiator {
                 .or_else(|| remote.audio().find(|f| f.known().is_some()))
                 .ok_or(NegotiateError::NoCommonCodec)?;
             Some(Format {
-                fmtp: own_fmtp(&chosen.codec),
+                fmtp: own_fmtp(&chosen.codec, None),
                 ..chosen.clone()
             })
         };
@@ -267,6 +267,7 @@ impl Negotiator {
                 &mut numbering,
                 Codec::Known(*kind),
                 kind.static_payload_type(),
+                None,
             );
         }
         add_events(&mut sent, &mut numbering);
@@ -333,13 +334,22 @@ impl Negotiator {
                 });
             }
         }
-        if remote.audio().any(|f| f.known().is_some()) {
+        // A codec we add is only ever transcoded from the offerer's codecs:
+        // audio above their best rate does not exist (RFC 7587 §6.1 lets an
+        // Opus encoder save the bits and the CPU).
+        let source_hz = remote
+            .audio()
+            .filter_map(Format::known)
+            .map(CodecKind::sample_rate)
+            .max();
+        if let Some(source_hz) = source_hz {
             for kind in &self.codecs {
                 add_codec(
                     &mut sent,
                     &mut numbering,
                     Codec::Known(*kind),
                     kind.static_payload_type(),
+                    Some(source_hz),
                 );
             }
         }
@@ -423,13 +433,14 @@ fn add_codec(
     numbering: &mut Numbering<'_>,
     codec: Codec,
     wanted: Option<u8>,
+    source_hz: Option<u32>,
 ) {
     if sent.iter().any(|s| s.format.codec.relays_to(&codec)) {
         return;
     }
     if let Some(pt) = numbering.assign(&codec, wanted) {
         let fmtp = match &codec {
-            Codec::Known(_) => own_fmtp(&codec),
+            Codec::Known(_) => own_fmtp(&codec, source_hz),
             Codec::Other { .. } => Some(EVENTS_FMTP.to_owned()),
         };
         sent.push(Sent {
@@ -441,18 +452,26 @@ fn add_codec(
 
 /// Adds telephone-event/8000, and /48000 next to Opus.
 fn add_events(sent: &mut Vec<Sent>, numbering: &mut Numbering<'_>) {
-    add_codec(sent, numbering, telephone_event(8000), Some(101));
+    add_codec(sent, numbering, telephone_event(8000), Some(101), None);
     if sent
         .iter()
         .any(|s| s.format.codec == Codec::Known(CodecKind::Opus))
     {
-        add_codec(sent, numbering, telephone_event(48000), Some(101));
+        add_codec(sent, numbering, telephone_event(48000), Some(101), None);
     }
 }
 
-/// The fmtp we write for a codec we terminate.
-pub(super) fn own_fmtp(codec: &Codec) -> Option<String> {
-    (*codec == Codec::Known(CodecKind::Opus)).then(|| OPUS_FMTP.to_owned())
+/// The fmtp we write for a codec we terminate; `source_hz`: the highest
+/// sample rate of the audio it will carry (transcoded from the other leg),
+/// announced to an Opus peer as `maxplaybackrate`/`sprop-maxcapturerate`
+/// (RFC 7587 §6.1) so that it codes no band that cannot be heard.
+pub(super) fn own_fmtp(codec: &Codec, source_hz: Option<u32>) -> Option<String> {
+    (*codec == Codec::Known(CodecKind::Opus)).then(|| match source_hz {
+        Some(hz) if hz < 48_000 => {
+            format!("{OPUS_FMTP};maxplaybackrate={hz};sprop-maxcapturerate={hz}")
+        }
+        _ => OPUS_FMTP.to_owned(),
+    })
 }
 
 pub(super) fn event(f: &Format) -> TelephoneEvent {
