@@ -72,7 +72,7 @@ pub(crate) struct EffectExecutor {
     cdrs: mpsc::UnboundedSender<CdrJob>,
     /// Call records handed to the writer whose result has not come back.
     records: HashSet<EffectToken>,
-    /// The media gateway's call tasks.
+    /// The media gateway (its workers own the calls' media).
     media: MediaGateway,
 }
 
@@ -174,7 +174,7 @@ impl EffectExecutor {
             Effect::WriteCdr(record) => {
                 self.records.insert(token);
                 if let Some(stats) = self.media.take_final(record.call) {
-                    // The call task reports its final figures as it stops;
+                    // The call's worker reports its final figures as the media stops;
                     // the record waits for them (briefly: a task that died
                     // leaves the record without media figures).
                     let cdrs = self.cdrs.clone();

@@ -28,7 +28,7 @@ pub(crate) enum Control {
     Stop(oneshot::Sender<Switch>),
     /// A question or command from the HTTP API.
     Api(ApiRequest),
-    /// A call's media task saw no RTP for the configured time: end the call.
+    /// A call's media saw no RTP for the configured time: end the call.
     MediaTimeout(sb_switch::CallRef),
 }
 
@@ -57,7 +57,7 @@ pub(crate) enum ApiRequest {
     SetTrunks(Vec<TrunkConfig>, oneshot::Sender<()>),
 }
 
-/// The live calls and handles on their media tasks.
+/// The live calls and handles on their media.
 pub(crate) type LiveCalls = (
     Vec<CallSnapshot>,
     std::collections::HashMap<sb_switch::CallRef, crate::media::MediaHandle>,

@@ -39,6 +39,9 @@ pub struct MediaConfig {
     /// Upper bound of the jitter buffer.
     #[serde(with = "duration")]
     pub jitter_max: Duration,
+    /// Media worker threads, each an event loop owning whole calls
+    /// (`0`: one per core).
+    pub workers: usize,
     /// Opus encoder settings.
     pub opus: OpusSettings,
 }
@@ -85,6 +88,7 @@ impl Default for MediaConfig {
             timeout: Duration::from_secs(60),
             jitter_min: Duration::from_millis(20),
             jitter_max: Duration::from_millis(200),
+            workers: 0,
             opus: OpusSettings::default(),
         }
     }
@@ -118,6 +122,9 @@ impl MediaConfig {
         }
         if self.opus.packet_loss_pct > 100 {
             return Err(("media.opus.packet_loss_pct", "must be 0 to 100".into()));
+        }
+        if self.workers > 1024 {
+            return Err(("media.workers", "must be 0 (one per core) to 1024".into()));
         }
         if self.advertised.is_some_and(|a| a.is_unspecified()) {
             return Err(("media.advertised", "must be a concrete address".into()));

@@ -1,16 +1,20 @@
-//! The media gateway's driver: one tokio task per call owns that call's RTP
-//! sockets, its [`MediaSession`](sb_media_engine::MediaSession) and its
-//! [`Negotiator`](sb_media_engine::Negotiator) (DESIGN §3: a panic ends one
-//! call, not the process). The switch's media effects reach the task over a
-//! channel; its answers go straight back to the switch as effect results.
+//! The media gateway's driver: each call's RTP sockets, its
+//! [`MediaSession`](sb_media_engine::MediaSession) and its
+//! [`Negotiator`](sb_media_engine::Negotiator) are owned by one media worker
+//! (a thread per core running an event loop over its calls' sockets; a panic
+//! ends one call, not the process — DESIGN §3). The switch's media effects
+//! reach the worker over a queue; the answers go straight back to the switch
+//! as effect results.
 //!
 //! [`MediaGateway`] lives in the effect executor (the switch task): it starts
-//! call tasks, routes commands to them and keeps, per ended call, the final
+//! the workers on the first anchored call, gives each new call to the least
+//! loaded one, routes commands and keeps, per ended call, the final
 //! statistics its call record waits for.
 
 mod report;
 mod sockets;
 mod task;
+mod worker;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -25,13 +29,11 @@ use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use report::CallMediaStats;
 use task::{CallMediaTask, MediaCommand};
+use worker::{Message, WorkerHandle, Workers};
 
 use crate::config::MediaConfig;
 
-/// Commands waiting for a call task, at most.
-const COMMAND_QUEUE: usize = 32;
-
-/// Settings every call task shares.
+/// Settings every call's media shares.
 #[derive(Debug)]
 pub struct MediaSettings {
     pub(crate) enabled: bool,
@@ -40,6 +42,8 @@ pub struct MediaSettings {
     pub(crate) session: SessionConfig,
     pub(crate) ports: Mutex<PortAllocator>,
     pub(crate) metrics: MediaMetrics,
+    /// Media worker threads (one per core by default).
+    pub(crate) workers: usize,
 }
 
 impl MediaSettings {
@@ -73,6 +77,10 @@ impl MediaSettings {
                     .expect("the configuration check keeps the range valid"),
             ),
             metrics: MediaMetrics::default(),
+            workers: match config.workers {
+                0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                n => n,
+            },
         }
     }
 }
@@ -81,12 +89,12 @@ fn millis_u16(d: Duration) -> u16 {
     u16::try_from(d.as_millis()).unwrap_or(u16::MAX)
 }
 
-/// Gateway-wide counters for `/metrics` (call tasks add their deltas).
+/// Gateway-wide counters for `/metrics` (calls add their deltas).
 #[derive(Debug, Default)]
 pub(crate) struct MediaMetrics {
-    /// Call tasks running.
+    /// Calls with anchored media now.
     pub(crate) sessions: AtomicU64,
-    /// Call tasks started.
+    /// Calls whose media was anchored.
     pub(crate) sessions_total: AtomicU64,
     /// RTP packets received from devices.
     pub(crate) packets_received: AtomicU64,
@@ -178,8 +186,13 @@ impl MediaMetrics {
 pub(crate) enum MediaHandle {
     /// Media passes between the devices directly.
     PassThrough,
-    /// A call task anchors it.
-    Anchored(mpsc::Sender<MediaCommand>),
+    /// A media worker anchors it.
+    Anchored {
+        /// The worker that owns the call.
+        worker: WorkerHandle,
+        /// The call.
+        call: CallRef,
+    },
 }
 
 impl MediaHandle {
@@ -187,19 +200,23 @@ impl MediaHandle {
     pub(crate) async fn stats(&self) -> Option<CallMediaStats> {
         match self {
             MediaHandle::PassThrough => Some(CallMediaStats::pass_through()),
-            MediaHandle::Anchored(tx) => {
+            MediaHandle::Anchored { worker, call } => {
                 let (reply, rx) = oneshot::channel();
-                tx.send(MediaCommand::Stats(reply)).await.ok()?;
+                if !worker.send(Message::Command(*call, MediaCommand::Stats(reply))) {
+                    return None;
+                }
                 rx.await.ok()
             }
         }
     }
 }
 
-/// Starts call tasks and routes the switch's media effects to them.
+/// Gives calls to media workers and routes the switch's media effects to them.
 #[derive(Debug)]
 pub struct MediaGateway {
     settings: Arc<MediaSettings>,
+    /// Started on the first anchored call.
+    workers: Option<Workers>,
     results: mpsc::Sender<(EffectToken, EffectResult)>,
     timeouts: mpsc::Sender<CallRef>,
     calls: HashMap<CallRef, MediaHandle>,
@@ -217,6 +234,7 @@ impl MediaGateway {
     ) -> Self {
         MediaGateway {
             settings,
+            workers: None,
             results,
             timeouts,
             calls: HashMap::new(),
@@ -229,44 +247,58 @@ impl MediaGateway {
         self.calls.clone()
     }
 
-    fn task(&mut self, call: CallRef) -> Option<mpsc::Sender<MediaCommand>> {
-        if let Some(MediaHandle::Anchored(tx)) = self.calls.get(&call)
-            && !tx.is_closed()
-        {
-            return Some(tx.clone());
+    /// The worker owning `call`'s media, giving the call to one first.
+    fn worker(&mut self, call: CallRef) -> Option<WorkerHandle> {
+        if let Some(MediaHandle::Anchored { worker, .. }) = self.calls.get(&call) {
+            return Some(worker.clone());
         }
+        if self.workers.is_none() {
+            let runtime = tokio::runtime::Handle::current();
+            match Workers::start(self.settings.workers, &runtime, &self.results) {
+                Ok(workers) => self.workers = Some(workers),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start media workers");
+                    return None;
+                }
+            }
+        }
+        let worker = self.workers.as_ref()?.least_loaded().clone();
         // SRTP keys come from the negotiator's seed and session id: both
         // drawn fresh from the operating system's generator, 128 bits a call.
         let seeds = (rand::random::<u64>(), rand::random::<u64>());
-        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let task = CallMediaTask::new(
+        let media = CallMediaTask::new(
             call,
             self.settings.clone(),
             seeds,
-            rx,
             self.results.clone(),
             self.timeouts.clone(),
             Instant::now(),
         );
-        tokio::spawn(task.run());
-        self.calls.insert(call, MediaHandle::Anchored(tx.clone()));
-        Some(tx)
+        if !worker.send(Message::Start(Box::new(media))) {
+            return None;
+        }
+        self.calls.insert(
+            call,
+            MediaHandle::Anchored {
+                worker: worker.clone(),
+                call,
+            },
+        );
+        Some(worker)
     }
 
-    fn send(&self, tx: &mpsc::Sender<MediaCommand>, command: MediaCommand) {
-        if let Err(e) = tx.try_send(command) {
-            let command = match e {
-                mpsc::error::TrySendError::Full(c) | mpsc::error::TrySendError::Closed(c) => c,
-            };
-            if let Some(token) = command.token() {
-                crate::effects::answer(
-                    &self.results,
-                    token,
-                    EffectResult::Failed {
-                        reason: "the call's media task is not answering".into(),
-                    },
-                );
-            }
+    fn send(&self, worker: &WorkerHandle, call: CallRef, command: MediaCommand) {
+        let token = command.token();
+        if !worker.send(Message::Command(call, command))
+            && let Some(token) = token
+        {
+            crate::effects::answer(
+                &self.results,
+                token,
+                EffectResult::Failed {
+                    reason: "the media gateway is not answering".into(),
+                },
+            );
         }
     }
 
@@ -288,7 +320,16 @@ impl MediaGateway {
             crate::effects::answer(&self.results, token, EffectResult::Media(sdp));
             return;
         }
-        let Some(tx) = self.task(call) else { return };
+        let Some(worker) = self.worker(call) else {
+            crate::effects::answer(
+                &self.results,
+                token,
+                EffectResult::Failed {
+                    reason: "the media gateway is not running".into(),
+                },
+            );
+            return;
+        };
         let command = if answer {
             MediaCommand::Answer {
                 token,
@@ -304,7 +345,7 @@ impl MediaGateway {
                 sdp,
             }
         };
-        self.send(&tx, command);
+        self.send(&worker, call, command);
     }
 
     /// The switch answers the call itself (echo, tone).
@@ -316,9 +357,19 @@ impl MediaGateway {
         action: LocalMedia,
         sdp: Bytes,
     ) {
-        let Some(tx) = self.task(call) else { return };
+        let Some(worker) = self.worker(call) else {
+            crate::effects::answer(
+                &self.results,
+                token,
+                EffectResult::Failed {
+                    reason: "the media gateway is not running".into(),
+                },
+            );
+            return;
+        };
         self.send(
-            &tx,
+            &worker,
+            call,
             MediaCommand::Local {
                 token,
                 leg: leg.0,
@@ -330,21 +381,24 @@ impl MediaGateway {
 
     /// RFC 4733 digits to generate towards `to` (from SIP INFO).
     pub(crate) fn dtmf(&mut self, call: CallRef, to: LegId, digit: char, duration_ms: u32) {
-        if let Some(MediaHandle::Anchored(tx)) = self.calls.get(&call) {
-            let _ = tx.try_send(MediaCommand::Dtmf {
-                to: to.0,
-                digit,
-                duration_ms,
-            });
+        if let Some(MediaHandle::Anchored { worker, .. }) = self.calls.get(&call) {
+            worker.send(Message::Command(
+                call,
+                MediaCommand::Dtmf {
+                    to: to.0,
+                    digit,
+                    duration_ms,
+                },
+            ));
         }
     }
 
-    /// The call is over: its task stops and reports its final statistics.
+    /// The call is over: its media stops and reports its final statistics.
     pub(crate) fn release(&mut self, call: CallRef) {
         match self.calls.remove(&call) {
-            Some(MediaHandle::Anchored(tx)) => {
+            Some(MediaHandle::Anchored { worker, .. }) => {
                 let (reply, rx) = oneshot::channel();
-                if tx.try_send(MediaCommand::Release(reply)).is_ok() {
+                if worker.send(Message::Command(call, MediaCommand::Release(reply))) {
                     self.ended.insert(call, rx);
                 }
             }

@@ -1,11 +1,10 @@
 //! A leg's RTP and RTCP sockets, bound on a port pair from the configured
 //! range (RTP even, RTCP the next port), and given back when dropped.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket as StdSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 
 use sb_media_engine::LocalPorts;
-use tokio::net::UdpSocket;
 
 use super::{MediaMetrics, MediaSettings};
 
@@ -80,9 +79,9 @@ impl Drop for LegSockets {
 }
 
 fn bind_pair(ip: IpAddr, port: u16) -> std::io::Result<(UdpSocket, UdpSocket)> {
-    let rtp = StdSocket::bind(SocketAddr::new(ip, port))?;
-    let rtcp = StdSocket::bind(SocketAddr::new(ip, port + 1))?;
+    let rtp = UdpSocket::bind(SocketAddr::new(ip, port))?;
+    let rtcp = UdpSocket::bind(SocketAddr::new(ip, port + 1))?;
     rtp.set_nonblocking(true)?;
     rtcp.set_nonblocking(true)?;
-    Ok((UdpSocket::from_std(rtp)?, UdpSocket::from_std(rtcp)?))
+    Ok((rtp, rtcp))
 }

@@ -1,12 +1,10 @@
-//! One call's media task: owns the call's leg sockets, its media session and
-//! its SDP negotiator. It wakes for datagrams, for the session's timers and
-//! for commands from the switch task, and stops on release (reporting the
-//! call's final statistics) or when the gateway goes away.
+//! One call's media: its leg sockets, its media session and its SDP
+//! negotiator, owned by one media worker for the call's whole life (see
+//! `worker.rs`). The worker hands it readable sockets, due timers and
+//! commands from the switch task; it stops on release (reporting the call's
+//! final statistics) or when the gateway goes away.
 
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -14,20 +12,14 @@ use sb_media_engine::{
     LegId, LocalPorts, MediaEvent, MediaSession, NegotiateError, Negotiator, SocketKind,
 };
 use sb_switch::{CallRef, EffectResult, EffectToken, LocalMedia};
-use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Sleep;
 
 use super::report::{CallMediaStats, Totals};
 use super::sockets::LegSockets;
+use super::worker::Registry;
 use super::{MediaMetrics, MediaSettings};
 
-/// Datagrams handled per wake-up before other work gets a turn.
-const BURST: usize = 64;
-/// Largest datagram read (RTP stays well under an Ethernet MTU).
-const RECV_BUFFER: usize = 4096;
-
-/// What the switch task asks of a call task.
+/// What the switch task asks of a call's media.
 #[derive(Debug)]
 pub(crate) enum MediaCommand {
     /// An offer from leg `from` to send on `to`.
@@ -108,21 +100,17 @@ impl From<NegotiateError> for Refusal {
     }
 }
 
-/// Why the task woke up.
-enum Wake {
-    Command(Option<MediaCommand>),
-    Packets,
-    Timer,
-}
-
 pub(crate) struct CallMediaTask {
     call: CallRef,
     settings: Arc<MediaSettings>,
     session: MediaSession,
     negotiator: Negotiator,
     legs: Vec<(LegId, LegSockets)>,
-    commands: mpsc::Receiver<MediaCommand>,
     results: mpsc::Sender<(EffectToken, EffectResult)>,
+    /// The worker's epoll set, once a worker owns the call.
+    registry: Option<Registry>,
+    /// Carries answers that do not fit the switch's queue at once.
+    runtime: Option<tokio::runtime::Handle>,
     timeouts: mpsc::Sender<CallRef>,
     role: Role,
     /// The caller's leg and the leg it is bridged to.
@@ -146,7 +134,6 @@ impl CallMediaTask {
         call: CallRef,
         settings: Arc<MediaSettings>,
         seeds: (u64, u64),
-        commands: mpsc::Receiver<MediaCommand>,
         results: mpsc::Sender<(EffectToken, EffectResult)>,
         timeouts: mpsc::Sender<CallRef>,
         now: Instant,
@@ -161,8 +148,9 @@ impl CallMediaTask {
             negotiator: Negotiator::new(&negotiator_config, seeds.1),
             settings,
             legs: Vec::new(),
-            commands,
             results,
+            registry: None,
+            runtime: None,
             timeouts,
             role: Role::Bridge,
             bridged: None,
@@ -171,106 +159,69 @@ impl CallMediaTask {
         }
     }
 
-    pub(crate) async fn run(mut self) {
+    /// The worker that owns the call from now on.
+    pub(crate) fn attach(&mut self, registry: Registry, runtime: tokio::runtime::Handle) {
+        self.registry = Some(registry);
+        self.runtime = Some(runtime);
         let metrics = &self.settings.metrics;
         MediaMetrics::add(&metrics.sessions_total, 1);
         metrics
             .sessions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut buf = vec![0u8; RECV_BUFFER];
-        let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
-        let sleep = tokio::time::sleep_until(far);
-        tokio::pin!(sleep);
-        loop {
-            let deadline = self.session.poll_timeout().map(|(at, _)| at);
-            if let Some(at) = deadline {
-                let at = tokio::time::Instant::from_std(at);
-                if at != sleep.deadline() {
-                    sleep.as_mut().reset(at);
-                }
-            }
-            let armed = deadline.is_some();
-            let wake = poll_fn(|cx| self.poll_wake(cx, &mut buf, sleep.as_mut(), armed)).await;
-            match wake {
-                Wake::Command(Some(command)) => {
-                    if !self.command(command) {
-                        break;
-                    }
-                }
-                Wake::Command(None) => break,
-                Wake::Packets => {}
-                Wake::Timer => {
-                    sleep.as_mut().reset(far);
-                    self.session.handle_timeout(Instant::now());
-                    self.report_metrics();
-                }
-            }
-            self.flush();
-        }
-        self.report_metrics();
-        self.settings
-            .metrics
-            .sessions
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn poll_wake(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-        sleep: Pin<&mut Sleep>,
-        armed: bool,
-    ) -> Poll<Wake> {
-        if let Poll::Ready(command) = self.commands.poll_recv(cx) {
-            return Poll::Ready(Wake::Command(command));
-        }
-        if armed && sleep.poll(cx).is_ready() {
-            return Poll::Ready(Wake::Timer);
-        }
-        let mut handled = 0;
-        'legs: for (leg, sockets) in &self.legs {
-            for (kind, socket) in [
-                (SocketKind::Rtp, &sockets.rtp),
-                (SocketKind::Rtcp, &sockets.rtcp),
-            ] {
-                loop {
-                    let mut read = ReadBuf::new(buf);
-                    match socket.poll_recv_from(cx, &mut read) {
-                        Poll::Ready(Ok(from)) => {
-                            self.session.handle_packet(
-                                Instant::now(),
-                                *leg,
-                                kind,
-                                from,
-                                read.filled(),
-                            );
-                            send_all(&mut self.session, &self.legs);
-                            handled += 1;
-                            if handled >= BURST {
-                                // Sockets not polled to Pending have no waker
-                                // registered: come back at once.
-                                cx.waker().wake_by_ref();
-                                break 'legs;
-                            }
-                        }
-                        Poll::Ready(Err(e)) => {
-                            tracing::debug!(call = %self.call, %leg, error = %e, "RTP socket error");
-                            break;
-                        }
-                        Poll::Pending => break,
-                    }
-                }
+    /// The call this media belongs to.
+    pub(crate) fn call(&self) -> CallRef {
+        self.call
+    }
+
+    /// One datagram from a readable socket (the set is level-triggered: a
+    /// socket with more waiting is reported again).
+    pub(crate) fn readable(&mut self, leg_index: usize, kind: SocketKind, buf: &mut [u8]) {
+        let Some((leg, sockets)) = self.legs.get(leg_index) else {
+            return;
+        };
+        let socket = match kind {
+            SocketKind::Rtp => &sockets.rtp,
+            SocketKind::Rtcp => &sockets.rtcp,
+        };
+        match socket.recv_from(buf) {
+            Ok((len, from)) => {
+                let leg = *leg;
+                self.session
+                    .handle_packet(Instant::now(), leg, kind, from, &buf[..len]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                tracing::debug!(call = %self.call, %leg, error = %e, "RTP socket error");
             }
         }
-        if handled > 0 {
-            Poll::Ready(Wake::Packets)
-        } else {
-            Poll::Pending
+    }
+
+    /// When the session next needs [`CallMediaTask::timeout`].
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.session.poll_timeout().map(|(at, _)| at)
+    }
+
+    /// The session's timers at `now`.
+    pub(crate) fn timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+        self.report_metrics();
+    }
+
+    /// The call's media ends: last counters, then the sockets close.
+    pub(crate) fn finish(mut self) {
+        self.report_metrics();
+        if self.registry.is_some() {
+            self.settings
+                .metrics
+                .sessions
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
     /// Sends what the session queued and acts on its events.
-    fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         send_all(&mut self.session, &self.legs);
         while let Some(event) = self.session.poll_event() {
             match event {
@@ -290,8 +241,8 @@ impl CallMediaTask {
         }
     }
 
-    /// Handles a command; `false` when the task is to stop.
-    fn command(&mut self, command: MediaCommand) -> bool {
+    /// Handles a command; `false` when the call's media is to stop.
+    pub(crate) fn command(&mut self, command: MediaCommand) -> bool {
         let now = Instant::now();
         match command {
             MediaCommand::Offer {
@@ -354,7 +305,10 @@ impl CallMediaTask {
                 EffectResult::Failed { reason }
             }
         };
-        crate::effects::answer(&self.results, token, result);
+        match &self.runtime {
+            Some(runtime) => answer(runtime, &self.results, token, result),
+            None => crate::effects::answer(&self.results, token, result),
+        }
     }
 
     /// The leg's sockets, bound on first use.
@@ -364,6 +318,13 @@ impl CallMediaTask {
         }
         let sockets = LegSockets::bind(&self.settings)
             .map_err(|e| Refusal::Failed(format!("no RTP port for {leg}: {e}")))?;
+        if let Some(registry) = &self.registry {
+            let index = self.legs.len();
+            registry
+                .add(&sockets.rtp, index, SocketKind::Rtp)
+                .and_then(|()| registry.add(&sockets.rtcp, index, SocketKind::Rtcp))
+                .map_err(|e| Refusal::Failed(format!("cannot watch RTP sockets: {e}")))?;
+        }
         let ports = sockets.ports;
         self.session.add_leg(leg, ports);
         self.legs.push((leg, sockets));
@@ -474,6 +435,22 @@ impl CallMediaTask {
     }
 }
 
+/// Answers an effect from a media worker's thread: at once when the switch's
+/// queue has room, otherwise through the runtime.
+pub(crate) fn answer(
+    runtime: &tokio::runtime::Handle,
+    results: &mpsc::Sender<(EffectToken, EffectResult)>,
+    token: EffectToken,
+    result: EffectResult,
+) {
+    if let Err(mpsc::error::TrySendError::Full(item)) = results.try_send((token, result)) {
+        let results = results.clone();
+        runtime.spawn(async move {
+            let _ = results.send(item).await;
+        });
+    }
+}
+
 /// Sends every datagram the session queued from the leg's socket.
 fn send_all(session: &mut MediaSession, legs: &[(LegId, LegSockets)]) {
     while let Some(t) = session.poll_transmit() {
@@ -485,7 +462,7 @@ fn send_all(session: &mut MediaSession, legs: &[(LegId, LegSockets)]) {
             SocketKind::Rtcp => &sockets.rtcp,
         };
         // A full socket buffer drops the packet, as the network would.
-        let _ = socket.try_send_to(&t.data, t.to);
+        let _ = socket.send_to(&t.data, t.to);
         session.recycle(t.data);
     }
 }
