@@ -274,6 +274,15 @@ fn pcmu_offer_relayed_when_the_answer_keeps_pcmu() {
 }
 
 #[test]
+fn opus_offerer_answered_pcmu_hears_that_the_audio_is_narrowband() {
+    let steps = run("opus-offer-transcoded");
+    let answered = &steps[1];
+    assert_eq!(answered.path(), MediaPath::Transcode);
+    assert_eq!(answered.plan(A).send, Some(known(111, CodecKind::Opus)));
+    assert_eq!(answered.plan(B).send, Some(known(0, CodecKind::Pcmu)));
+}
+
+#[test]
 fn pcmu_offer_transcoded_when_the_answer_picks_opus() {
     let steps = run("transcode-opus");
     let answered = &steps[1];
