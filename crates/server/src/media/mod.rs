@@ -287,6 +287,21 @@ impl MediaGateway {
         Some(worker)
     }
 
+    /// [`MediaGateway::worker`], answering `token` when there is none.
+    fn worker_for(&mut self, call: CallRef, token: EffectToken) -> Option<WorkerHandle> {
+        let worker = self.worker(call);
+        if worker.is_none() {
+            crate::effects::answer(
+                &self.results,
+                token,
+                EffectResult::Failed {
+                    reason: "the media gateway is not running".into(),
+                },
+            );
+        }
+        worker
+    }
+
     fn send(&self, worker: &WorkerHandle, call: CallRef, command: MediaCommand) {
         let token = command.token();
         if !worker.send(Message::Command(call, command))
@@ -320,14 +335,7 @@ impl MediaGateway {
             crate::effects::answer(&self.results, token, EffectResult::Media(sdp));
             return;
         }
-        let Some(worker) = self.worker(call) else {
-            crate::effects::answer(
-                &self.results,
-                token,
-                EffectResult::Failed {
-                    reason: "the media gateway is not running".into(),
-                },
-            );
+        let Some(worker) = self.worker_for(call, token) else {
             return;
         };
         let command = if answer {
@@ -357,14 +365,7 @@ impl MediaGateway {
         action: LocalMedia,
         sdp: Bytes,
     ) {
-        let Some(worker) = self.worker(call) else {
-            crate::effects::answer(
-                &self.results,
-                token,
-                EffectResult::Failed {
-                    reason: "the media gateway is not running".into(),
-                },
-            );
+        let Some(worker) = self.worker_for(call, token) else {
             return;
         };
         self.send(
