@@ -2,20 +2,19 @@
 //! runs with no file at all; unknown keys are rejected so a typo is an error, not
 //! a silently ignored setting. Durations are written like `"500ms"`, `"5m"`.
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sb_sip_message::Transport;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 mod calls;
 mod http;
 mod media;
+mod sip;
 pub use calls::{CallsConfig, DialplanConfig, TransportName, TrunkConfig};
 pub use http::HttpConfig;
 pub use media::{MediaConfig, OpusSettings};
+pub use sip::{Listen, SipConfig};
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -75,41 +74,6 @@ pub struct Config {
     pub http: HttpConfig,
     /// The media gateway.
     pub media: MediaConfig,
-}
-
-/// `[sip]`
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct SipConfig {
-    /// Listeners as `"transport:address:port"`, e.g. `"udp:0.0.0.0:5060"`,
-    /// `"tcp:[::]:5060"`. Port 0 picks a free port (UDP and TCP on the same IP
-    /// then share it).
-    pub listen: Vec<Listen>,
-    /// Domains this server is responsible for. Domains of users in the database
-    /// are served too; the first entry is the default for requests addressed to
-    /// the server's IP address.
-    pub domains: Vec<String>,
-    /// Value of the `Server` header; empty to send none.
-    pub server_header: String,
-    /// RFC 3261 timer T1 (round-trip estimate).
-    #[serde(with = "duration")]
-    pub t1: Duration,
-    /// RFC 3261 timer T2 (maximum retransmit interval for non-INVITE requests
-    /// and INVITE responses).
-    #[serde(with = "duration")]
-    pub t2: Duration,
-    /// RFC 3261 timer T4 (maximum duration a message remains in the network).
-    #[serde(with = "duration")]
-    pub t4: Duration,
-    /// Largest UDP datagram accepted, in bytes.
-    pub max_udp_message: usize,
-    /// Largest message accepted on a stream (TCP), in bytes.
-    pub max_stream_message: usize,
-    /// A TCP connection with no traffic for this long is closed.
-    #[serde(with = "duration")]
-    pub tcp_idle_timeout: Duration,
-    /// Maximum simultaneous TCP connections.
-    pub max_connections: usize,
 }
 
 /// `[registrar]`
@@ -173,63 +137,6 @@ pub struct LogConfig {
     pub level: String,
     /// `"text"` or `"json"`.
     pub format: String,
-}
-
-/// One listener: transport and address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Listen {
-    /// `udp` or `tcp`.
-    pub transport: Transport,
-    /// Address and port.
-    pub addr: SocketAddr,
-}
-
-impl FromStr for Listen {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (transport, addr) = s
-            .split_once(':')
-            .ok_or_else(|| format!("`{s}`: expected \"transport:address:port\""))?;
-        let transport: Transport = transport
-            .parse()
-            .map_err(|_| format!("`{s}`: unknown transport `{transport}` (expected udp or tcp)"))?;
-        if !matches!(transport, Transport::Udp | Transport::Tcp) {
-            return Err(format!(
-                "`{s}`: transport {transport} is not available yet (udp, tcp)"
-            ));
-        }
-        let addr: SocketAddr = addr
-            .parse()
-            .map_err(|_| format!("`{s}`: `{addr}` is not an address:port (IPv6 as [::1]:5060)"))?;
-        Ok(Listen { transport, addr })
-    }
-}
-
-impl<'de> Deserialize<'de> for Listen {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-impl Default for SipConfig {
-    fn default() -> Self {
-        SipConfig {
-            listen: vec![
-                "udp:0.0.0.0:5060".parse().expect("valid default"),
-                "tcp:0.0.0.0:5060".parse().expect("valid default"),
-            ],
-            domains: vec!["localhost".to_owned()],
-            server_header: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
-            t1: Duration::from_millis(500),
-            t2: Duration::from_secs(4),
-            t4: Duration::from_secs(5),
-            max_udp_message: 65_535,
-            max_stream_message: 65_536,
-            tcp_idle_timeout: Duration::from_secs(3_600),
-            max_connections: 10_000,
-        }
-    }
 }
 
 impl Default for RegistrarConfig {
@@ -439,6 +346,9 @@ impl Config {
                 ));
             }
         }
+        self.sip
+            .check_tls()
+            .map_err(|(key, message)| invalid(key, message))?;
         self.http
             .check()
             .map_err(|(key, message)| invalid(key, message))?;

@@ -37,6 +37,7 @@ pub mod media;
 mod policy;
 mod route_test;
 mod sip;
+mod sip_tls;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -124,9 +125,13 @@ impl Server {
             s
         });
 
+        let local_ips = local_ips::for_listeners(&config.sip.listen);
+        let tls_server = sip_tls::server_config(&config, &local_ips)?;
+        let trunk_defs = policy::trunk_definitions(&config, &store).await?;
+        let tls_client = sip_tls::client_config(&config)?;
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
         let transports = Transports::start(
-            transport_config(&config),
+            transport_config(&config, tls_server, tls_client.clone()),
             Arc::new(Inbound { queue: inbound_tx }),
         )
         .await
@@ -134,10 +139,13 @@ impl Server {
         let bound = transports.local_addrs();
         // Messages wait in the queue until the switch task runs; the switch
         // needs the bound addresses (trunk requests leave from a listener).
-        let local_ips = local_ips::for_listeners(&config.sip.listen);
-        let trunk_defs = policy::trunk_definitions(&config, &store).await?;
         let acls = policy::acl_blocks(&store).await?;
         let trunks = convert::trunks(&trunk_defs, &acls, &bound).await?;
+        transports.set_tls_peers(sip_tls::trunk_peers(
+            &trunk_defs,
+            &trunks,
+            tls_client.as_ref(),
+        )?);
         let (control_tx, control_rx) = mpsc::channel(64);
         // The database's trunks may be named by the dialplan too: compile
         // again with every trunk.
@@ -337,7 +345,13 @@ impl Server {
     }
 }
 
-fn transport_config(config: &Config) -> TransportConfig {
+/// The transports' settings from `[sip]`, with the TLS server settings (when
+/// a listener is TLS) and the default outbound TLS settings.
+fn transport_config(
+    config: &Config,
+    tls_server: Option<Arc<rustls::ServerConfig>>,
+    tls_client: Option<Arc<rustls::ClientConfig>>,
+) -> TransportConfig {
     TransportConfig {
         listeners: config
             .sip
@@ -352,6 +366,9 @@ fn transport_config(config: &Config) -> TransportConfig {
         max_stream_message: config.sip.max_stream_message,
         tcp_idle_timeout: config.sip.tcp_idle_timeout,
         max_connections: config.sip.max_connections,
+        tls_server,
+        tls_client,
+        tls_handshake_timeout: config.sip.tls_handshake_timeout,
         ..TransportConfig::default()
     }
 }

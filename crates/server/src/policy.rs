@@ -111,6 +111,7 @@ pub(crate) async fn trunk_definitions(
 fn from_stored(t: &StoredTrunk) -> anyhow::Result<TrunkConfig> {
     let transport = match t.transport.as_str() {
         "tcp" => Transport::Tcp,
+        "tls" => Transport::Tls,
         _ => Transport::Udp,
     };
     let inbound = t
@@ -125,6 +126,8 @@ fn from_stored(t: &StoredTrunk) -> anyhow::Result<TrunkConfig> {
         name: t.name.clone(),
         gateway: t.gateway.clone().unwrap_or_default(),
         transport: TransportName(transport),
+        // Trunks managed through the API have no setting of their own.
+        tls_verify: true,
         inbound,
         acl: t.acl.clone(),
         context: t.context.clone(),
@@ -187,6 +190,15 @@ pub(crate) async fn apply_trunks(
     let defs = trunk_definitions(config, store).await?;
     let acls = acl_blocks(store).await?;
     let trunks = crate::convert::trunks(&defs, &acls, bound).await?;
+    let tls_client = if defs
+        .iter()
+        .any(|d| d.transport.0 == Transport::Tls && d.tls_verify)
+    {
+        crate::sip_tls::client_config(config)?
+    } else {
+        None
+    };
+    let tls_peers = crate::sip_tls::trunk_peers(&defs, &trunks, tls_client.as_ref())?;
     match dialplan.set_requirements(requirements(config, &defs)).await {
         Ok(()) => {}
         Err(e @ EditError::Invalid(_)) => anyhow::bail!("the dialplan does not allow it: {e}"),
@@ -194,7 +206,7 @@ pub(crate) async fn apply_trunks(
     }
     let (done, applied) = oneshot::channel();
     control
-        .send(Control::Api(ApiRequest::SetTrunks(trunks, done)))
+        .send(Control::Api(ApiRequest::SetTrunks(trunks, tls_peers, done)))
         .await
         .context("the switch has stopped")?;
     applied.await.context("the switch has stopped")

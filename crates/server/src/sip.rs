@@ -53,8 +53,12 @@ pub(crate) enum ApiRequest {
         domains: Vec<String>,
         done: oneshot::Sender<Result<(), String>>,
     },
-    /// The trunk set changed.
-    SetTrunks(Vec<TrunkConfig>, oneshot::Sender<()>),
+    /// The trunk set changed: replace the trunks, and the outbound TLS settings of the TLS ones.
+    SetTrunks(
+        Vec<TrunkConfig>,
+        Vec<(std::net::SocketAddr, sb_sip_transport::TlsPeer)>,
+        oneshot::Sender<()>,
+    ),
 }
 
 /// The live calls and handles on their media.
@@ -260,7 +264,8 @@ impl SwitchTask {
                 self.switch.invalidate_credentials();
                 let _ = done.send(result);
             }
-            ApiRequest::SetTrunks(trunks, done) => {
+            ApiRequest::SetTrunks(trunks, tls_peers, done) => {
+                self.transports.set_tls_peers(tls_peers);
                 self.switch.set_trunks(now, unix_ms(), trunks);
                 let _ = done.send(());
             }

@@ -24,14 +24,17 @@ const LISTEN_BACKLOG: i32 = 1024;
 pub(crate) enum BoundSocket {
     /// A UDP socket.
     Udp(std::net::UdpSocket),
-    /// A listening TCP socket.
+    /// A listening TCP socket (for TCP or TLS).
     Tcp(std::net::TcpListener),
 }
 
 /// Binds every listener of `config`, in order.
 pub(crate) fn bind_all(config: &TransportConfig) -> Result<Vec<BoundSocket>, TransportError> {
     for listener in &config.listeners {
-        if !matches!(listener.transport, Transport::Udp | Transport::Tcp) {
+        if !matches!(
+            listener.transport,
+            Transport::Udp | Transport::Tcp | Transport::Tls
+        ) {
             return Err(TransportError::Unsupported {
                 transport: listener.transport,
             });
@@ -212,13 +215,13 @@ mod tests {
     #[test]
     fn unsupported_transports_are_refused() {
         let config = TransportConfig::with_listeners(vec![ListenerConfig {
-            transport: Transport::Tls,
+            transport: Transport::Ws,
             addr: at(0),
         }]);
         assert!(matches!(
             bind_all(&config),
             Err(TransportError::Unsupported {
-                transport: Transport::Tls
+                transport: Transport::Ws
             })
         ));
     }

@@ -1,6 +1,7 @@
 //! Listener addresses and limits.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sb_sip_message::Transport;
@@ -17,11 +18,14 @@ pub const DEFAULT_TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_UDP_RECV_BUFFER: usize = 4 * 1024 * 1024;
 /// Default for [`TransportConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default for [`TransportConfig::tls_handshake_timeout`]: ten seconds.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One socket to listen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerConfig {
-    /// [`Transport::Udp`] or [`Transport::Tcp`]; other transports are refused by
+    /// [`Transport::Udp`], [`Transport::Tcp`] or [`Transport::Tls`] (which
+    /// needs [`TransportConfig::tls_server`]); other transports are refused by
     /// [`crate::Transports::start`] with [`crate::TransportError::Unsupported`].
     pub transport: Transport,
     /// Address to bind. Port 0 asks the system for a free port; a UDP and a TCP
@@ -45,10 +49,19 @@ impl ListenerConfig {
             addr,
         }
     }
+
+    /// A TLS listener on `addr` (`sips:`, port 5061 by convention), serving
+    /// the certificate of [`TransportConfig::tls_server`].
+    pub fn tls(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            transport: Transport::Tls,
+            addr,
+        }
+    }
 }
 
 /// Everything [`crate::Transports::start`] needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TransportConfig {
     /// Sockets to listen on.
     pub listeners: Vec<ListenerConfig>,
@@ -64,8 +77,19 @@ pub struct TransportConfig {
     /// `SO_RCVBUF` requested for UDP sockets (the kernel may cap it).
     pub udp_recv_buffer: usize,
     /// Open connections (inbound, outbound and connecting) beyond which new
-    /// ones are refused.
+    /// ones are refused. TLS handshakes in progress count too.
     pub max_connections: usize,
+    /// Certificate and settings of the TLS listeners; required when a
+    /// listener is [`Transport::Tls`].
+    pub tls_server: Option<Arc<rustls::ServerConfig>>,
+    /// Settings of outbound TLS connections to peers without an entry of
+    /// their own ([`crate::Transports::set_tls_peers`]); the peer's IP address
+    /// is the name verified. `None`: TLS destinations are reachable only over
+    /// an existing flow or through a peer entry.
+    pub tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// A TLS handshake (inbound or outbound) not finished within this long is
+    /// abandoned and counted.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for TransportConfig {
@@ -78,6 +102,9 @@ impl Default for TransportConfig {
             tcp_connect_timeout: DEFAULT_TCP_CONNECT_TIMEOUT,
             udp_recv_buffer: DEFAULT_UDP_RECV_BUFFER,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            tls_server: None,
+            tls_client: None,
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! One connection (flow) from registration to close, for any byte-stream
-//! transport: TCP now, TLS later (anything `AsyncRead` + `AsyncWrite`).
+//! transport: TCP, TLS (anything `AsyncRead` + `AsyncWrite`).
 //!
 //! A single task runs three branches concurrently: the reader (framing,
 //! delivering messages, answering pings), the writer (draining the flow's
@@ -37,6 +37,10 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// The answer to a double-CRLF ping (RFC 5626 §3.5.1).
 const PONG: Bytes = Bytes::from_static(b"\r\n");
+
+/// How long closing the write side (TLS `close_notify`, then FIN) may take
+/// before the connection is dropped regardless.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Why a connection closed.
 #[derive(Debug)]
@@ -183,6 +187,14 @@ async fn serve<H, R, W>(
         () = close.cancelled() => CloseReason::Closed,
     };
     drop(reader);
+    if !matches!(
+        reason,
+        CloseReason::ReadFailed(_) | CloseReason::WriteFailed(_)
+    ) {
+        // A TLS peer is told with close_notify (RFC 8446 §6.1); TCP gets its
+        // FIN. Best effort and bounded: the socket is dropped next anyway.
+        let _ = tokio::time::timeout(CLOSE_WAIT, writer.shutdown()).await;
+    }
     drop(writer);
     drop(registration);
     drop(queue);
@@ -307,6 +319,12 @@ where
             Ok(read) => {
                 activity.touch();
                 add(&counters.traffic.stream_bytes_in, read as u64);
+            }
+            // A TLS peer that closes the TCP connection without
+            // close_notify, as many phones do: SIP frames by
+            // Content-Length, so nothing can be truncated unnoticed.
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                return CloseReason::PeerClosed;
             }
             Err(error) => return CloseReason::ReadFailed(error),
         }

@@ -65,6 +65,21 @@ pub enum TransportError {
         #[source]
         source: io::Error,
     },
+    /// A TLS listener was configured without
+    /// [`crate::TransportConfig::tls_server`].
+    #[error("TLS listener {addr} has no certificate configured")]
+    NoTlsCertificate {
+        /// Address of the listener.
+        addr: SocketAddr,
+    },
+    /// Trusted certificates for outbound TLS could not be read.
+    #[error("cannot load trusted certificates from {path}: {reason}")]
+    TlsRoots {
+        /// The file read.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// [`crate::Transports::shutdown`] was called.
     #[error("the transports are shut down")]
     ShutDown,

@@ -1,5 +1,5 @@
 //! The connection table: every open flow (a connection of any connection-oriented
-//! transport: TCP now, TLS and WebSocket alike), the index by remote address used
+//! transport: TCP and TLS now, WebSocket alike), the index by remote address used
 //! for connection reuse (RFC 3261 §18.2.2, §18.1.1), and the outbound connections
 //! still being established.
 //!

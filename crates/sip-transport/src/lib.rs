@@ -1,12 +1,15 @@
 //! SIP transports for Switchboard on tokio: UDP and TCP listeners (sharing a
-//! port), outbound TCP connections, and the connection table with flow ids.
+//! port), TLS listeners (rustls), outbound TCP and TLS connections, and the
+//! connection table with flow ids.
 //!
 //! Owns: sockets, the receive loops, stream framing (through
 //! [`sb_sip_message::StreamFramer`], RFC 3261 §18.3), CRLF keep-alives
 //! (RFC 5626 §3.5.1), connection reuse (RFC 3261 §18.2.2, §18.1.1), idle
 //! timeouts and connection limits. A *flow* is one connection of any
 //! connection-oriented transport: the table and the connection task work on
-//! any byte stream, so TLS and WebSocket connections register the same way.
+//! any byte stream, so a TLS connection, once its handshake is done, is a
+//! flow exactly like a TCP one (and WebSocket connections can register the
+//! same way).
 //!
 //! Must not depend on: transactions, dialogs, routing or any Switchboard crate
 //! but `sb-sip-message` (for plain types). It parses nothing beyond framing:
@@ -78,7 +81,14 @@
 //!   connected); messages for a connection still being established wait in its
 //!   queue. The table, behind one mutex, is consulted per stream send; it is
 //!   never held across an await. Connections get `TCP_NODELAY`.
-//! - **Limits.** `max_connections` counts open and connecting connections. An
+//! - **TLS.** A TLS listener accepts TCP connections and runs the handshake
+//!   in the connection's task, bounded by `tls_handshake_timeout` (10 s by
+//!   default); failures and timeouts are counted (`tls_handshake_failures`,
+//!   `tls_handshake_timeouts`) and the listener carries on. Only then does
+//!   the connection enter the table. Outbound TLS connections do the same
+//!   after connecting; until then messages wait in the pending queue.
+//! - **Limits.** `max_connections` counts open and connecting connections
+//!   and inbound TLS handshakes in progress. An
 //!   inbound connection beyond it is accepted and closed at once; an outbound
 //!   one fails with [`TransportError::ConnectionLimit`]. A stream message over
 //!   `max_stream_message`, or bytes that cannot be framed, close the
@@ -97,8 +107,9 @@
 //! in/out, pings and pongs; connections accepted, connected and closed), the
 //! number of open flows, and [`DropStats`] (oversize datagrams, UDP receive and
 //! send errors, framing errors, oversize stream messages, read and write
-//! errors, idle timeouts, refused connections, failed connects, full queues,
-//! queued messages discarded by a close).
+//! errors, idle timeouts, refused connections, failed connects, failed and
+//! timed-out TLS handshakes, full queues, queued messages discarded by a
+//! close).
 //!
 //! # Known limits
 //!
@@ -108,8 +119,13 @@
 //!   a wildcard socket of the same port.
 //! - STUN keep-alives on UDP (RFC 5626 §4.4.2) are not answered here; they
 //!   reach the handler like any datagram.
-//! - Only TCP connections are opened outbound; TLS, WS and WSS destinations
-//!   are reachable only over an existing flow.
+//! - TCP and TLS connections are opened outbound; WS and WSS destinations
+//!   are reachable only over an existing flow. An outbound TLS connection
+//!   needs client settings: the peer's own ([`Transports::set_tls_peers`],
+//!   e.g. a trunk's host name, or no verification for a self-signed peer) or
+//!   the default ([`TransportConfig::tls_client`], which verifies the peer's
+//!   IP address).
+//! - Client certificates are neither asked for nor sent (no mutual TLS).
 
 mod bind;
 mod catch;
@@ -121,15 +137,17 @@ mod handler;
 mod shared;
 mod stats;
 mod tcp;
+mod tls;
 mod transports;
 mod udp;
 
 pub use config::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_STREAM_MESSAGE, DEFAULT_MAX_UDP_MESSAGE,
-    DEFAULT_TCP_CONNECT_TIMEOUT, DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_UDP_RECV_BUFFER, ListenerConfig,
-    TransportConfig,
+    DEFAULT_TCP_CONNECT_TIMEOUT, DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+    DEFAULT_UDP_RECV_BUFFER, ListenerConfig, TransportConfig,
 };
 pub use error::TransportError;
 pub use handler::InboundHandler;
 pub use stats::{DropStats, TrafficStats, TransportStats};
+pub use tls::{TlsPeer, client_config, roots_from_pem, system_roots, unverified_client_config};
 pub use transports::Transports;

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
+use rustls::ClientConfig;
 use sb_sip_message::{Destination, Transport};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
@@ -15,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use crate::flows::{FlowTable, Outbound, Queue};
 use crate::handler::InboundHandler;
 use crate::stats::Counters;
+use crate::tls::TlsPeers;
 use crate::udp::UdpEndpoint;
 
 /// The limits the tasks apply, copied from [`crate::TransportConfig`].
@@ -25,6 +27,7 @@ pub(crate) struct Limits {
     pub(crate) tcp_idle_timeout: Duration,
     pub(crate) tcp_connect_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) tls_handshake_timeout: Duration,
 }
 
 /// The handler's callbacks that code without its type needs: the send path
@@ -87,6 +90,13 @@ pub(crate) struct Shared {
     pub(crate) events: Mutex<Option<Arc<dyn Events>>>,
     /// UDP sends waiting in fallback tasks because the socket would block.
     pub(crate) udp_backlog: AtomicUsize,
+    /// Outbound TLS settings for peers without an entry in `tls_peers`.
+    pub(crate) tls_client: Option<Arc<ClientConfig>>,
+    /// Outbound TLS settings by peer address.
+    pub(crate) tls_peers: TlsPeers,
+    /// Inbound TLS handshakes in progress (not yet in the table, but
+    /// counted against `max_connections`).
+    pub(crate) handshakes: AtomicUsize,
 }
 
 impl Shared {

@@ -52,8 +52,14 @@ counters! {
         /// Connections refused because `max_connections` was reached (inbound
         /// connections closed at once, outbound ones not attempted).
         connections_refused,
-        /// Outbound connection attempts that failed or timed out.
+        /// Outbound connection attempts that failed or timed out (the TLS
+        /// handshake of an outbound connection included).
         connect_failures,
+        /// TLS handshakes (inbound or outbound) that failed: not TLS, no
+        /// common protocol, a certificate refused, ...
+        tls_handshake_failures,
+        /// TLS handshakes abandoned after `tls_handshake_timeout`.
+        tls_handshake_timeouts,
         /// Sends refused because a connection's queue (or the UDP fallback
         /// queue) was full, including keep-alive pongs.
         send_queue_full,

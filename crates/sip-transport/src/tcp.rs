@@ -1,5 +1,8 @@
-//! TCP: accepting connections, the send path of every connection-oriented
-//! transport, and outbound connections.
+//! TCP and TLS: accepting connections, the send path of every
+//! connection-oriented transport, and outbound connections.
+//!
+//! A TLS connection becomes a flow once its handshake is done (bounded by
+//! `tls_handshake_timeout`); from then on it is served exactly like a TCP one.
 //!
 //! Sending never waits: a message goes into the queue of the destination's
 //! flow (RFC 5626 flow reuse), else of an open connection to the destination's
@@ -11,13 +14,16 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
 use sb_sip_message::{Destination, Peer, Transport};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio_rustls::TlsAcceptor;
 
 use crate::connection::{self, NewFlow, report_unsent, take_unsent};
 use crate::error::TransportError;
@@ -25,16 +31,19 @@ use crate::flows::{FLOW_QUEUE, Outbound, Queue, Refusal, RemoteKey, Route, next_
 use crate::handler::InboundHandler;
 use crate::shared::Shared;
 use crate::stats::bump;
+use crate::tls;
 
 /// Pause after an accept error (out of file descriptors, ...) so that a
 /// persistent error does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Accepts connections on `listener` until shutdown.
+/// Accepts connections on `listener` until shutdown; with `tls`, each one
+/// runs the TLS handshake first.
 pub(crate) async fn accept_loop<H: InboundHandler>(
     shared: Arc<Shared>,
     handler: Arc<H>,
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -42,7 +51,10 @@ pub(crate) async fn accept_loop<H: InboundHandler>(
             () = shared.shutdown.cancelled() => return,
         };
         match accepted {
-            Ok((stream, remote)) => accept_one(&shared, &handler, stream, remote),
+            Ok((stream, remote)) => match &tls {
+                None => accept_one(&shared, &handler, stream, remote),
+                Some(acceptor) => spawn_handshake(&shared, &handler, acceptor, stream, remote),
+            },
             Err(error) => {
                 tracing::warn!(%error, "TCP accept failed");
                 tokio::select! {
@@ -67,9 +79,103 @@ fn accept_one<H: InboundHandler>(
             return;
         }
     };
+    // SIP messages are written whole; Nagle would only delay them.
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    if let Some(task) = register(
+        shared,
+        handler,
+        Transport::Tcp,
+        remote,
+        local,
+        reader,
+        writer,
+    ) {
+        shared.tasks.spawn_on(task, &shared.runtime);
+    }
+}
+
+/// Runs the TLS handshake of an accepted connection in a task of its own,
+/// then serves it as a flow. Handshakes in progress count against
+/// `max_connections`.
+fn spawn_handshake<H: InboundHandler>(
+    shared: &Arc<Shared>,
+    handler: &Arc<H>,
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    remote: SocketAddr,
+) {
+    let handshakes = shared.handshakes.fetch_add(1, Ordering::Relaxed);
+    if handshakes + shared.flows().open_count() >= shared.limits.max_connections {
+        shared.handshakes.fetch_sub(1, Ordering::Relaxed);
+        bump(&shared.counters.drops.connections_refused);
+        tracing::debug!(%remote, "connection limit reached, TLS connection refused");
+        return;
+    }
+    let task = {
+        let shared = shared.clone();
+        let handler = handler.clone();
+        let acceptor = acceptor.clone();
+        async move {
+            let local = stream.local_addr();
+            let _ = stream.set_nodelay(true);
+            let timeout = shared.limits.tls_handshake_timeout;
+            let handshake = tls::accept(&acceptor, stream, timeout, &shared.counters.drops);
+            let done = tokio::select! {
+                done = handshake => Some(done),
+                () = shared.shutdown.cancelled() => None,
+            };
+            shared.handshakes.fetch_sub(1, Ordering::Relaxed);
+            let stream = match (done, local) {
+                (Some(Ok(stream)), Ok(local)) => (stream, local),
+                (Some(Err(error)), _) => {
+                    tracing::debug!(%remote, %error, "TLS handshake failed");
+                    return;
+                }
+                (Some(Ok(_)), Err(error)) => {
+                    tracing::debug!(%remote, %error, "accepted connection already gone");
+                    return;
+                }
+                (None, _) => return,
+            };
+            let (stream, local) = stream;
+            let (reader, writer) = tokio::io::split(stream);
+            let registered = register(
+                &shared,
+                &handler,
+                Transport::Tls,
+                remote,
+                local,
+                reader,
+                writer,
+            );
+            if let Some(flow) = registered {
+                flow.await;
+            }
+        }
+    };
+    shared.tasks.spawn_on(task, &shared.runtime);
+}
+
+/// Enters an accepted connection into the table; the returned future serves
+/// it. `None` when the table refuses it (limit, shutdown).
+fn register<H, R, W>(
+    shared: &Arc<Shared>,
+    handler: &Arc<H>,
+    transport: Transport,
+    remote: SocketAddr,
+    local: SocketAddr,
+    reader: R,
+    writer: W,
+) -> Option<impl Future<Output = ()> + Send + 'static>
+where
+    H: InboundHandler,
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let flow = next_flow_id();
     let peer = Peer {
-        transport: Transport::Tcp,
+        transport,
         remote,
         local,
         flow: Some(flow),
@@ -81,20 +187,22 @@ fn accept_one<H: InboundHandler>(
             bump(&shared.counters.drops.connections_refused);
             tracing::debug!(%remote, "connection limit reached, connection refused");
         }
-        return;
+        return None;
     }
     bump(&shared.counters.traffic.flows_accepted);
-    // SIP messages are written whole; Nagle would only delay them.
-    let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
     let new_flow = NewFlow {
         peer,
         queue,
         rx,
         close,
     };
-    let task = connection::run(shared.clone(), handler.clone(), new_flow, reader, writer);
-    shared.tasks.spawn_on(task, &shared.runtime);
+    Some(connection::run(
+        shared.clone(),
+        handler.clone(),
+        new_flow,
+        reader,
+        writer,
+    ))
 }
 
 /// Queues `payload` for a connection-oriented destination, connecting first
@@ -112,7 +220,15 @@ pub(crate) fn send(
     let queue = match table.route(dest) {
         Route::Flow(queue) | Route::Pending(queue) => queue,
         Route::None => {
-            if dest.transport != Transport::Tcp {
+            let can_connect = match dest.transport {
+                Transport::Tcp => true,
+                Transport::Tls => {
+                    tls::peer_for(&shared.tls_peers, shared.tls_client.as_ref(), dest.remote)
+                        .is_some()
+                }
+                _ => false,
+            };
+            if !can_connect {
                 return Err(TransportError::Unsupported {
                     transport: dest.transport,
                 });
@@ -184,12 +300,64 @@ pub(crate) async fn connect_and_run<H: InboundHandler>(
             return;
         }
     };
+    let _ = stream.set_nodelay(true);
     let peer = Peer {
         transport: dest.transport,
         remote: dest.remote,
         local,
         flow: Some(next_flow_id()),
     };
+    if dest.transport != Transport::Tls {
+        let (reader, writer) = stream.into_split();
+        run_connected(shared, handler, peer, queue, rx, reader, writer).await;
+        return;
+    }
+    let settings = tls::peer_for(&shared.tls_peers, shared.tls_client.as_ref(), dest.remote);
+    let handshake = async {
+        let Some(settings) = settings else {
+            // The settings were replaced while connecting.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no TLS settings for this peer",
+            ));
+        };
+        let timeout = shared.limits.tls_handshake_timeout;
+        tls::connect(settings, stream, timeout, &shared.counters.drops).await
+    };
+    let done = tokio::select! {
+        done = handshake => done,
+        () = shared.shutdown.cancelled() => Err(shutting_down()),
+    };
+    match done {
+        Ok(stream) => {
+            let (reader, writer) = tokio::io::split(stream);
+            run_connected(shared, handler, peer, queue, rx, reader, writer).await;
+        }
+        Err(error) => {
+            shared.flows().remove_pending(&key);
+            bump(&shared.counters.drops.connect_failures);
+            tracing::debug!(remote = %dest.remote, %error, "outbound TLS handshake failed");
+            let unsent = take_unsent(&shared, &mut rx, None);
+            report_unsent(&*handler, unsent, error);
+        }
+    }
+}
+
+/// Moves the pending connection of `peer` into the table and serves it.
+async fn run_connected<H, R, W>(
+    shared: Arc<Shared>,
+    handler: Arc<H>,
+    peer: Peer,
+    queue: Queue,
+    mut rx: mpsc::Receiver<Outbound>,
+    reader: R,
+    writer: W,
+) where
+    H: InboundHandler,
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
+    let key: RemoteKey = (peer.transport, peer.remote);
     let close = shared.shutdown.child_token();
     if shared.flows().promote(&key, peer, close.clone()).is_err() {
         let unsent = take_unsent(&shared, &mut rx, None);
@@ -197,8 +365,6 @@ pub(crate) async fn connect_and_run<H: InboundHandler>(
         return;
     }
     bump(&shared.counters.traffic.flows_connected);
-    let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
     let new_flow = NewFlow {
         peer,
         queue,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use sb_sip_message::{Destination, FlowId, Peer, Transport};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::runtime::Handle;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -19,6 +20,7 @@ use crate::flows::FlowTable;
 use crate::handler::InboundHandler;
 use crate::shared::{Events, HandlerEvents, Limits, Shared};
 use crate::stats::{Counters, TransportStats};
+use crate::tls::TlsPeer;
 use crate::udp::UdpEndpoint;
 use crate::{tcp, udp};
 
@@ -68,11 +70,22 @@ impl Transports {
                         socket: Arc::new(socket),
                     });
                 }
-                BoundSocket::Tcp(listener) => {
-                    let local = listener.local_addr().map_err(bind_error)?;
-                    let listener = TcpListener::from_std(listener).map_err(bind_error)?;
-                    local_addrs.push((Transport::Tcp, local));
-                    tcp_listeners.push(listener);
+                BoundSocket::Tcp(socket) => {
+                    let local = socket.local_addr().map_err(bind_error)?;
+                    let socket = TcpListener::from_std(socket).map_err(bind_error)?;
+                    local_addrs.push((listener.transport, local));
+                    let acceptor = match listener.transport {
+                        Transport::Tls => {
+                            let tls = config.tls_server.clone().ok_or(
+                                TransportError::NoTlsCertificate {
+                                    addr: listener.addr,
+                                },
+                            )?;
+                            Some(TlsAcceptor::from(tls))
+                        }
+                        _ => None,
+                    };
+                    tcp_listeners.push((socket, acceptor));
                 }
             }
         }
@@ -86,6 +99,7 @@ impl Transports {
                 tcp_idle_timeout: config.tcp_idle_timeout,
                 tcp_connect_timeout: config.tcp_connect_timeout,
                 max_connections: config.max_connections,
+                tls_handshake_timeout: config.tls_handshake_timeout,
             },
             local_addrs,
             udp: RwLock::new(udp_endpoints.clone()),
@@ -96,6 +110,9 @@ impl Transports {
             runtime: Handle::current(),
             events: Mutex::new(Some(events)),
             udp_backlog: AtomicUsize::new(0),
+            tls_client: config.tls_client,
+            tls_peers: Default::default(),
+            handshakes: AtomicUsize::new(0),
         });
         for endpoint in udp_endpoints {
             let receive = udp::receive(shared.clone(), handler.clone(), endpoint);
@@ -110,8 +127,8 @@ impl Transports {
                 &shared.runtime,
             );
         }
-        for listener in tcp_listeners {
-            let task = tcp::accept_loop(shared.clone(), handler.clone(), listener);
+        for (listener, acceptor) in tcp_listeners {
+            let task = tcp::accept_loop(shared.clone(), handler.clone(), listener, acceptor);
             shared.tasks.spawn_on(task, &shared.runtime);
         }
         tracing::info!(listeners = ?shared.local_addrs, "SIP transports started");
@@ -121,7 +138,9 @@ impl Transports {
     /// Sends one message without waiting. UDP sends right away (falling back
     /// to a task if the socket would block); a connection-oriented destination
     /// goes to the queue of `dest.flow`, else of an open connection to
-    /// `dest.remote`, else of a new connection (TCP only). `Ok` means accepted:
+    /// `dest.remote`, else of a new connection (TCP, or TLS with client
+    /// settings for the peer: [`Transports::set_tls_peers`] or
+    /// [`crate::TransportConfig::tls_client`]). `Ok` means accepted:
     /// a later failure is reported through
     /// [`InboundHandler::on_send_failed`].
     pub fn send(&self, dest: &Destination, payload: Bytes) -> Result<(), TransportError> {
@@ -132,6 +151,18 @@ impl Transports {
             Transport::Udp => udp::send(&self.shared, dest, payload),
             _ => tcp::send(&self.shared, dest, payload),
         }
+    }
+
+    /// Replaces the settings of outbound TLS connections to particular peers
+    /// (trunks: the host name to verify, or no verification). Connections
+    /// already open are kept.
+    pub fn set_tls_peers(&self, peers: impl IntoIterator<Item = (SocketAddr, TlsPeer)>) {
+        let peers = peers.into_iter().collect();
+        *self
+            .shared
+            .tls_peers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = peers;
     }
 
     /// The actual bound addresses of the listeners, in configuration order.

@@ -68,11 +68,17 @@ pub struct TrunkConfig {
     /// Name used by the dialplan's `trunk` action and in call records.
     pub name: String,
     /// Where outbound calls and the outbound REGISTER go, `host:port` (port
-    /// 5060 when left out).
+    /// 5060 when left out, 5061 over TLS).
     pub gateway: String,
-    /// `udp` (default) or `tcp`.
+    /// `udp` (default), `tcp` or `tls`.
     #[serde(default = "udp")]
     pub transport: TransportName,
+    /// Over TLS: verify the gateway's certificate (its host name, or its
+    /// address, against `[sip] tls_ca_file` or the system's certificates).
+    /// `false` accepts any certificate (a self-signed one): encrypted, but
+    /// the gateway is not authenticated.
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
     /// Source addresses (`192.0.2.1`, `192.0.2.0/24`, `2001:db8::/32`) whose
     /// INVITEs are accepted without authentication as calls from this trunk.
     /// Empty: the gateway's address when it is an IP address.
@@ -114,6 +120,7 @@ impl fmt::Debug for TrunkConfig {
             .field("name", &self.name)
             .field("gateway", &self.gateway)
             .field("transport", &self.transport)
+            .field("tls_verify", &self.tls_verify)
             .field("inbound", &self.inbound)
             .field("acl", &self.acl)
             .field("context", &self.context)
@@ -130,6 +137,9 @@ impl fmt::Debug for TrunkConfig {
 fn udp() -> TransportName {
     TransportName(Transport::Udp)
 }
+fn yes() -> bool {
+    true
+}
 fn from_trunk() -> String {
     "from-trunk".to_owned()
 }
@@ -137,7 +147,7 @@ fn register_expires() -> u32 {
     3_600
 }
 
-/// A transport named in the configuration (`udp` or `tcp`).
+/// A transport named in the configuration (`udp`, `tcp` or `tls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransportName(pub Transport);
 
@@ -145,9 +155,9 @@ impl<'de> Deserialize<'de> for TransportName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         match s.parse::<Transport>() {
-            Ok(t @ (Transport::Udp | Transport::Tcp)) => Ok(TransportName(t)),
+            Ok(t @ (Transport::Udp | Transport::Tcp | Transport::Tls)) => Ok(TransportName(t)),
             _ => Err(serde::de::Error::custom(format!(
-                "unknown transport `{s}` (expected udp or tcp)"
+                "unknown transport `{s}` (expected udp, tcp or tls)"
             ))),
         }
     }
@@ -165,16 +175,18 @@ fn prefixes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpPrefix>, D::Error> 
 }
 
 impl TrunkConfig {
-    /// The gateway as host and port.
+    /// The gateway as host and port (the transport's default port when
+    /// left out: 5060, or 5061 over TLS).
     pub fn gateway_host_port(&self) -> Result<(String, u16), String> {
         let g = self.gateway.trim();
+        let default_port = self.transport.0.default_port();
         if let Some(rest) = g.strip_prefix('[') {
             let (host, after) = rest
                 .split_once(']')
                 .ok_or_else(|| format!("`{g}`: unclosed `[`"))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p.parse().map_err(|_| format!("`{g}`: bad port"))?,
-                None if after.is_empty() => 5060,
+                None if after.is_empty() => default_port,
                 None => return Err(format!("`{g}`: expected host:port")),
             };
             return Ok((host.to_owned(), port));
@@ -184,7 +196,7 @@ impl TrunkConfig {
                 host.to_owned(),
                 port.parse().map_err(|_| format!("`{g}`: bad port"))?,
             )),
-            _ => Ok((g.to_owned(), 5060)),
+            _ => Ok((g.to_owned(), default_port)),
         }
     }
 
@@ -269,6 +281,34 @@ gateway = "192.0.2.1""#,
         assert!(t.inbound_blocks().is_empty());
         t.register = true;
         assert!(t.check().is_err());
+    }
+
+    #[test]
+    fn tls_trunks_default_to_port_5061_and_verification() {
+        let t: TrunkConfig = toml::from_str(
+            r#"name = "carrier"
+gateway = "sip.example.com"
+transport = "tls""#,
+        )
+        .unwrap();
+        assert_eq!(t.transport, TransportName(Transport::Tls));
+        assert!(t.tls_verify);
+        assert_eq!(
+            t.gateway_host_port().unwrap(),
+            ("sip.example.com".into(), 5061)
+        );
+        let t: TrunkConfig = toml::from_str(
+            r#"name = "lab"
+gateway = "[2001:db8::5]"
+transport = "tls"
+tls_verify = false"#,
+        )
+        .unwrap();
+        assert!(!t.tls_verify);
+        assert_eq!(t.gateway_host_port().unwrap(), ("2001:db8::5".into(), 5061));
+        let e = toml::from_str::<TrunkConfig>("name = \"x\"\ngateway = \"g\"\ntransport = \"ws\"")
+            .unwrap_err();
+        assert!(e.to_string().contains("udp, tcp or tls"), "{e}");
     }
 
     #[test]

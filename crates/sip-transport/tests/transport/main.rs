@@ -4,4 +4,5 @@ mod common;
 mod lifecycle;
 mod tcp;
 mod tcp_outbound;
+mod tls;
 mod udp;

@@ -139,16 +139,16 @@ async fn same_port_for_udp_and_tcp() {
 }
 
 #[tokio::test]
-async fn tls_listeners_are_refused() {
+async fn websocket_listeners_are_refused() {
     let config = TransportConfig::with_listeners(vec![ListenerConfig {
-        transport: Transport::Tls,
+        transport: Transport::Ws,
         addr: loopback(0),
     }]);
     let result = Harness::try_start(config).await;
     assert!(matches!(
         result,
         Err(TransportError::Unsupported {
-            transport: Transport::Tls
+            transport: Transport::Ws
         })
     ));
 }
