@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::Server;
+use crate::{Server, Sipp, SippRun};
 
 /// The `[auth]` table for servers that baresip 1.0 registers to: libre gives
 /// up on a challenge when another challenge header names an algorithm it does
@@ -42,6 +42,30 @@ pub fn add_user(server: &Server, name: &str, password: &str) {
         "user add {name} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The binding list the server returns for `user@example.test` (a SIPp
+/// binding query over UDP).
+pub fn bindings(server: &Server, user: &str, password: &str) -> String {
+    let run = Sipp::new("query.xml", server.sip, false)
+        .set("user", user)
+        .set("domain", "example.test")
+        .auth(user, password)
+        .run();
+    assert!(run.success, "binding query for {user} failed");
+    run.messages
+}
+
+/// alice (a user of `server`, password `secret`) calls `dialed` with SIPp
+/// over UDP (scenario `trunk_caller.xml`) and hangs up once answered.
+pub fn call_out(server: &Server, dialed: &str) -> SippRun {
+    Sipp::new("trunk_caller.xml", server.sip, false)
+        .set("caller", "alice")
+        .set("callee", dialed)
+        .set("domain", "example.test")
+        .auth("alice", "secret")
+        .args(&["-auth_uri", &format!("{dialed}@example.test")])
+        .run()
 }
 
 /// One row of the `cdrs` table (the columns the call tests check).

@@ -6,20 +6,9 @@ use std::time::Duration;
 
 use sb_e2e::Sipp;
 use sb_e2e::baresip::{Baresip, BaresipConfig, EventKind};
-use sb_e2e::calls::{add_user, start_server_for_phones};
+use sb_e2e::calls::{add_user, bindings, start_server_for_phones};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The binding list the server returns for `user` (a SIPp binding query).
-fn bindings(server: &sb_e2e::Server, user: &str, password: &str) -> String {
-    let run = Sipp::new("query.xml", server.sip, false)
-        .set("user", user)
-        .set("domain", "example.test")
-        .auth(user, password)
-        .run();
-    assert!(run.success, "binding query for {user} failed");
-    run.messages
-}
 
 #[test]
 fn two_phones_register_over_udp_and_tcp() {

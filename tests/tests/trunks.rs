@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sb_e2e::calls::add_user;
+use sb_e2e::calls::{add_user, call_out};
 use sb_e2e::{Server, Sipp, SippRun, free_port};
 
 #[path = "trunks/peers.rs"]
@@ -41,18 +41,6 @@ const CARRIER_EXPIRES: &str = "1800";
 /// A `[[trunk]]` table for a gateway at `gateway`.
 fn trunk_table(name: &str, gateway: SocketAddr, more: &str) -> String {
     format!("[[trunk]]\nname = \"{name}\"\ngateway = \"{gateway}\"\n{more}\n")
-}
-
-/// alice (registered user, password `secret`) calls `dialed` through the
-/// server with SIPp and hangs up once answered.
-fn call_out(server: &Server, dialed: &str) -> SippRun {
-    Sipp::new("trunk_caller.xml", server.sip, false)
-        .set("caller", "alice")
-        .set("callee", dialed)
-        .set("domain", "example.test")
-        .auth("alice", "secret")
-        .args(&["-auth_uri", &format!("{dialed}@example.test")])
-        .run()
 }
 
 /// A free address on 127.0.0.1 for a phone.

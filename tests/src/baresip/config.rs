@@ -93,7 +93,8 @@ struct Registration {
     domain: String,
     password: String,
     server: SocketAddr,
-    tcp: bool,
+    /// `udp`, `tcp` or `tls` towards `server`.
+    transport: &'static str,
 }
 
 impl BaresipConfig {
@@ -127,7 +128,7 @@ impl BaresipConfig {
                 domain: domain.to_owned(),
                 password: password.to_owned(),
                 server,
-                tcp: false,
+                transport: "udp",
             }),
             ..BaresipConfig::peer(user)
         }
@@ -136,7 +137,18 @@ impl BaresipConfig {
     /// Uses TCP towards the server instead of UDP.
     pub fn tcp(mut self) -> BaresipConfig {
         if let Some(r) = self.registration.as_mut() {
-            r.tcp = true;
+            r.transport = "tcp";
+        }
+        self
+    }
+
+    /// Uses TLS towards the server's TLS listener `server_tls` instead of
+    /// UDP. baresip 1.0 (libre) accepts the server's certificate without
+    /// verifying it, so a self-signed one works.
+    pub fn tls(mut self, server_tls: SocketAddr) -> BaresipConfig {
+        if let Some(r) = self.registration.as_mut() {
+            r.transport = "tls";
+            r.server = server_tls;
         }
         self
     }
@@ -199,11 +211,7 @@ impl BaresipConfig {
             None => format!("<sip:{}@127.0.0.1:{sip}>;regint=0;{params}\n", self.name),
             Some(r) => format!(
                 "<sip:{}@{}>;auth_pass={};outbound=\"sip:{};transport={}\";regint=600;{params}\n",
-                r.user,
-                r.domain,
-                r.password,
-                r.server,
-                if r.tcp { "tcp" } else { "udp" }
+                r.user, r.domain, r.password, r.server, r.transport
             ),
         }
     }
