@@ -13,7 +13,7 @@ use rand::{RngExt, SeedableRng};
 use sb_dialplan::{ContextName, Dialplan};
 use sb_sip_message::{
     ByteStr, Destination, FlowId, HeaderName, Headers, Message, Method, ParseError, Peer, Request,
-    StatusCode, Tag,
+    StatusCode, Tag, Transport,
 };
 use sb_sip_transaction::{TimerKind, TransactionLayer, Transmit, TxEvent, TxId};
 
@@ -173,9 +173,29 @@ impl Switch {
         });
     }
 
-    /// A connection closed. Bindings made over it stay until they expire:
-    /// requests to them reconnect to the registered source (RFC 3261 §18.2.2).
-    pub fn handle_flow_closed(&mut self, _now: Instant, _flow: FlowId) {}
+    /// A connection closed. Bindings made over a TCP or TLS connection stay
+    /// until they expire: requests to them reconnect to the registered source
+    /// (RFC 3261 §18.2.2). Bindings made over a WebSocket connection are
+    /// removed ([`RemovalReason::FlowClosed`]): a browser cannot accept a
+    /// connection, so without its flow the binding is unreachable
+    /// (RFC 7118 §5).
+    pub fn handle_flow_closed(&mut self, _now: Instant, flow: FlowId) {
+        let gone: Vec<(sb_sip_message::Aor, crate::effects::BindingId)> = self
+            .location
+            .iter()
+            .filter(|(_, b)| {
+                b.peer.flow == Some(flow)
+                    && matches!(b.peer.transport, Transport::Ws | Transport::Wss)
+            })
+            .map(|(aor, b)| (aor.clone(), b.id.clone()))
+            .collect();
+        for (aor, id) in gone {
+            if let Some(binding) = self.location.remove(&aor, &id) {
+                self.binding_removed(&aor, &binding, RemovalReason::FlowClosed);
+            }
+        }
+        self.sync_gauges();
+    }
 
     /// The transport could not deliver to `dest`.
     pub fn handle_transport_error(&mut self, now: Instant, dest: &Destination) {

@@ -17,6 +17,8 @@ pub enum RemovalReason {
     Expired,
     /// An administrator removed it ([`crate::Switch::remove_binding`]).
     Removed,
+    /// The WebSocket connection it was registered over closed.
+    FlowClosed,
 }
 
 /// Something the switch did or saw.

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use sb_sip_auth::Algorithm;
-use sb_sip_message::{HeaderName, StatusCode};
+use sb_sip_message::{FlowId, HeaderName, Peer, StatusCode, Transport};
 use sb_switch::{Effect, EffectResult, RemovalReason, SwitchEvent};
 use support::{Harness, contacts, peer};
 
@@ -274,6 +274,59 @@ fn bindings_expire_on_their_timer() {
         h.effects.last().unwrap().1,
         Effect::RemoveBinding { .. }
     ));
+}
+
+#[test]
+fn closing_a_websocket_flow_removes_its_bindings_and_a_tcp_flow_does_not() {
+    let mut h = Harness::new();
+    let over = |transport, flow| Peer {
+        transport,
+        flow: Some(FlowId(flow)),
+        ..peer(50_000)
+    };
+    let r = h.register_from(
+        over(Transport::Ws, 7),
+        "alice",
+        "secret",
+        "ws1",
+        Some("<sip:alice@df7jal23ls0d.invalid;transport=ws>"),
+        "",
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let r = h.register_from(
+        over(Transport::Tcp, 8),
+        "alice",
+        "secret",
+        "tcp1",
+        Some("<sip:alice@192.0.2.50:50000;transport=tcp>"),
+        "",
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(h.switch.stats().bindings, 2);
+
+    // A phone over TCP can be reached by a new connection: its binding stays.
+    h.switch.handle_flow_closed(h.now, FlowId(8));
+    h.drain();
+    assert_eq!(h.switch.stats().bindings, 2);
+    // A browser cannot: its binding goes with the flow.
+    h.switch.handle_flow_closed(h.now, FlowId(7));
+    h.drain();
+    assert_eq!(h.switch.stats().bindings, 1);
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        SwitchEvent::Unregistered {
+            reason: RemovalReason::FlowClosed,
+            contact,
+            ..
+        } if contact.contains(".invalid")
+    )));
+    assert!(matches!(
+        h.effects.last().unwrap().1,
+        Effect::RemoveBinding { .. }
+    ));
+    // Closing it again changes nothing.
+    h.switch.handle_flow_closed(h.now, FlowId(7));
+    assert_eq!(h.switch.stats().bindings, 1);
 }
 
 #[test]

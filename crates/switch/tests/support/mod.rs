@@ -293,13 +293,26 @@ impl Harness {
         contact: Option<&str>,
         extra: &str,
     ) -> Response {
+        self.register_from(peer(5062), user, password, call_id, contact, extra)
+    }
+
+    /// [`Harness::register`] arriving from `from` (a connection's flow).
+    pub fn register_from(
+        &mut self,
+        from: Peer,
+        user: &str,
+        password: &str,
+        call_id: &str,
+        contact: Option<&str>,
+        extra: &str,
+    ) -> Response {
         let text = self.register_text(user, call_id, contact, extra);
-        self.deliver(&text, peer(5062));
+        self.deliver(&text, from);
         let challenge = self.response();
         assert_eq!(challenge.status, StatusCode::UNAUTHORIZED);
         let auth = Harness::authorization(&challenge, Algorithm::Md5, user, password, 1);
         let text = self.register_text(user, call_id, contact, &format!("{extra}{auth}"));
-        self.deliver(&text, peer(5062));
+        self.deliver(&text, from);
         self.response()
     }
 }
