@@ -1,6 +1,7 @@
 //! Switchboard's HTTP layer: the REST API under `/api`, admin and SIP-user
 //! authentication with bearer tokens, JSON errors, the OpenAPI description, `/metrics`,
-//! `/healthz`, and the embedded web console.
+//! `/healthz`, the embedded web console, and `/ws`, the WebSocket endpoint of SIP over
+//! WebSocket (RFC 7118), whose upgraded connections go to [`Live::sip_websocket`].
 //!
 //! Owns: request parsing and validation, the JSON shapes, authentication (argon2id admin
 //! passwords, SIP-user login against the stored HA1, tokens of which only the SHA-256 is
@@ -74,6 +75,7 @@ mod ratelimit;
 mod respond;
 mod routes;
 mod serve;
+mod sip_ws;
 mod state;
 mod system;
 mod time;
@@ -101,6 +103,7 @@ pub use metrics::render_metrics;
 pub use openapi::document as openapi_document;
 pub use routes::{Access, RouteInfo};
 pub use serve::{SHUTDOWN_GRACE, self_signed, serve, tls_config};
+pub use sip_ws::{SIP_WS_PATH, UpgradedConnection};
 pub use state::ApiConfig;
 
 /// The whole HTTP application: `/api`, `/healthz`, `/metrics`, the console.

@@ -6,16 +6,28 @@
 //! (`*_ms`); they are serialized the way the API shows them (RFC 3339 strings, seconds).
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::sip_ws::UpgradedConnection;
 use crate::time::{ser_opt_time, ser_secs, ser_time};
 
 /// Live state and dialplan files, provided by the server.
 ///
 /// Every method is called from request handlers on the tokio runtime; none may block.
 pub trait Live: Send + Sync + 'static {
+    /// A connection upgraded to WebSocket on `/ws` with subprotocol `sip`
+    /// (RFC 7118): serve it as SIP. `secure` when it arrived over TLS (WSS);
+    /// `remote` and `local` are its addresses.
+    fn sip_websocket(
+        &self,
+        connection: UpgradedConnection,
+        remote: SocketAddr,
+        local: SocketAddr,
+        secure: bool,
+    );
     /// Every current registration binding.
     fn registrations(&self) -> impl Future<Output = Vec<Registration>> + Send;
     /// Removes one binding (`aor` as in [`Registration::aor`]); `false` when there was none.

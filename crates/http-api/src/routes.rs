@@ -96,7 +96,13 @@ pub(crate) fn build<L: Live>(
     let Routes {
         router, recorded, ..
     } = routes;
+    // The SIP WebSocket endpoint is no REST operation (it switches protocols
+    // and carries SIP), so it is served outside the recorded API routes.
     let router = router
+        .route(
+            crate::sip_ws::SIP_WS_PATH,
+            axum::routing::get(crate::sip_ws::upgrade::<L>),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -16,7 +16,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -25,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
 use crate::error::TlsError;
+use crate::sip_ws::ConnectionInfo;
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,7 +45,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let acceptor = tls.map(TlsAcceptor::from);
-    let graceful = GracefulShutdown::new();
+    // Connections hold a receiver: a change asks them to finish, and the
+    // sender sees them all gone once every one has.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -62,15 +64,24 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let app = app.clone();
-        let watcher = graceful.watcher();
+        let watcher = stop_rx.clone();
+        let Ok(local) = stream.local_addr() else {
+            continue;
+        };
+        let info = ConnectionInfo {
+            local,
+            secure: acceptor.is_some(),
+        };
         match acceptor.clone() {
             None => {
-                tokio::spawn(async move { serve_connection(stream, peer, app, watcher).await });
+                tokio::spawn(
+                    async move { serve_connection(stream, peer, info, app, watcher).await },
+                );
             }
             Some(acceptor) => {
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_connection(stream, peer, app, watcher).await,
+                        Ok(Ok(stream)) => serve_connection(stream, peer, info, app, watcher).await,
                         Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -79,7 +90,9 @@ pub async fn serve(
         }
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    drop(stop_rx);
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, stop_tx.closed())
         .await
         .is_err()
     {
@@ -102,20 +115,33 @@ fn is_per_connection(error: &io::Error) -> bool {
 async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
+    info: ConnectionInfo,
     app: Router,
-    watcher: hyper_util::server::graceful::Watcher,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(info);
         app.clone().oneshot(request.map(Body::new))
     });
+    // Upgrades carry `/ws` (SIP over WebSocket); once upgraded, the
+    // connection belongs to the SIP transports and this future ends.
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service);
-    if let Err(error) = watcher.watch(connection).await {
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut connection = std::pin::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
         tracing::debug!(%peer, %error, "HTTP connection ended with an error");
     }
 }

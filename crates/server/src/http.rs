@@ -106,6 +106,8 @@ pub(crate) struct ServerLive {
     pub(crate) bound: Vec<(Transport, SocketAddr)>,
     /// The media gateway's shared settings and counters.
     pub(crate) media: Arc<crate::media::MediaSettings>,
+    /// The SIP transports, which serve connections upgraded on `/ws`.
+    pub(crate) transports: sb_sip_transport::Transports,
     rate: Mutex<RateSample>,
 }
 
@@ -117,6 +119,7 @@ impl ServerLive {
         dialplan: Arc<DialplanFiles>,
         bound: Vec<(Transport, SocketAddr)>,
         media: Arc<crate::media::MediaSettings>,
+        transports: sb_sip_transport::Transports,
     ) -> ServerLive {
         ServerLive {
             config,
@@ -125,6 +128,7 @@ impl ServerLive {
             dialplan,
             bound,
             media,
+            transports,
             rate: Mutex::new(RateSample {
                 at: Instant::now(),
                 calls: 0,
@@ -185,6 +189,26 @@ fn edit_error(e: EditError) -> ApiError {
 }
 
 impl Live for ServerLive {
+    fn sip_websocket(
+        &self,
+        connection: sb_http_api::UpgradedConnection,
+        remote: SocketAddr,
+        local: SocketAddr,
+        secure: bool,
+    ) {
+        let transport = if secure {
+            Transport::Wss
+        } else {
+            Transport::Ws
+        };
+        if let Err(error) = self
+            .transports
+            .serve_websocket(connection, transport, remote, local)
+        {
+            tracing::debug!(%remote, %error, "WebSocket connection not served");
+        }
+    }
+
     async fn registrations(&self) -> Vec<Registration> {
         let views = self
             .ask(|tx| ApiRequest::Registrations(None, tx))

@@ -255,6 +255,7 @@ impl Server {
             files.clone(),
             bound.clone(),
             media,
+            transports.clone(),
         ));
         let jobs = vec![
             tokio::spawn(watch_changes(live.clone())),

@@ -58,12 +58,7 @@ fn self_signed_hosts(config: &Config, local_ips: &[IpAddr]) -> Vec<String> {
             hosts.push(host);
         }
     };
-    for listen in config
-        .sip
-        .listen
-        .iter()
-        .filter(|l| l.transport == Transport::Tls)
-    {
+    for listen in config.sip.listen.iter().filter(|l| l.transport.is_secure()) {
         let ip = listen.addr.ip();
         if ip.is_unspecified() {
             for local in local_ips.iter().filter(|l| l.is_ipv4() == ip.is_ipv4()) {

@@ -30,16 +30,6 @@ pub(crate) enum BoundSocket {
 
 /// Binds every listener of `config`, in order.
 pub(crate) fn bind_all(config: &TransportConfig) -> Result<Vec<BoundSocket>, TransportError> {
-    for listener in &config.listeners {
-        if !matches!(
-            listener.transport,
-            Transport::Udp | Transport::Tcp | Transport::Tls
-        ) {
-            return Err(TransportError::Unsupported {
-                transport: listener.transport,
-            });
-        }
-    }
     let pairs = same_port_pairs(&config.listeners);
     let mut bound: Vec<Option<BoundSocket>> = config.listeners.iter().map(|_| None).collect();
     for &(udp_index, tcp_index) in &pairs {
@@ -213,17 +203,25 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_transports_are_refused() {
-        let config = TransportConfig::with_listeners(vec![ListenerConfig {
-            transport: Transport::Ws,
-            addr: at(0),
-        }]);
-        assert!(matches!(
-            bind_all(&config),
-            Err(TransportError::Unsupported {
-                transport: Transport::Ws
-            })
-        ));
+    fn websocket_listeners_are_tcp_sockets_of_their_own() {
+        let config = TransportConfig::with_listeners(vec![
+            ListenerConfig::udp(at(0)),
+            ListenerConfig::ws(at(0)),
+            ListenerConfig::wss(at(0)),
+        ]);
+        let bound = bind_all(&config).unwrap();
+        let [
+            BoundSocket::Udp(_),
+            BoundSocket::Tcp(ws),
+            BoundSocket::Tcp(wss),
+        ] = &bound[..]
+        else {
+            panic!("expected UDP then two TCP listeners, got {bound:?}");
+        };
+        assert_ne!(
+            ws.local_addr().unwrap().port(),
+            wss.local_addr().unwrap().port()
+        );
     }
 
     #[test]

@@ -24,9 +24,9 @@ pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// One socket to listen on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerConfig {
-    /// [`Transport::Udp`], [`Transport::Tcp`] or [`Transport::Tls`] (which
-    /// needs [`TransportConfig::tls_server`]); other transports are refused by
-    /// [`crate::Transports::start`] with [`crate::TransportError::Unsupported`].
+    /// [`Transport::Udp`], [`Transport::Tcp`], [`Transport::Tls`],
+    /// [`Transport::Ws`] or [`Transport::Wss`] (TLS and WSS need
+    /// [`TransportConfig::tls_server`]).
     pub transport: Transport,
     /// Address to bind. Port 0 asks the system for a free port; a UDP and a TCP
     /// listener on the same IP that both ask for port 0 get the same port.
@@ -55,6 +55,25 @@ impl ListenerConfig {
     pub fn tls(addr: SocketAddr) -> ListenerConfig {
         ListenerConfig {
             transport: Transport::Tls,
+            addr,
+        }
+    }
+}
+
+impl ListenerConfig {
+    /// A WebSocket listener on `addr` (RFC 7118, `ws://`; SIP in frames).
+    pub fn ws(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            transport: Transport::Ws,
+            addr,
+        }
+    }
+
+    /// A secure WebSocket listener on `addr` (`wss://`), serving the
+    /// certificate of [`TransportConfig::tls_server`].
+    pub fn wss(addr: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            transport: Transport::Wss,
             addr,
         }
     }

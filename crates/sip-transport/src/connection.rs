@@ -36,15 +36,15 @@ use crate::stats::{add, bump};
 const READ_CHUNK: usize = 16 * 1024;
 
 /// The answer to a double-CRLF ping (RFC 5626 §3.5.1).
-const PONG: Bytes = Bytes::from_static(b"\r\n");
+pub(crate) const PONG: Bytes = Bytes::from_static(b"\r\n");
 
 /// How long closing the write side (TLS `close_notify`, then FIN) may take
 /// before the connection is dropped regardless.
-const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+pub(crate) const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Why a connection closed.
 #[derive(Debug)]
-enum CloseReason {
+pub(crate) enum CloseReason {
     /// The peer closed its side.
     PeerClosed,
     /// Reading failed.
@@ -55,6 +55,8 @@ enum CloseReason {
     Framing(ParseError),
     /// A message exceeded the limit.
     TooLarge,
+    /// Too many WebSocket frames that did not hold exactly one message.
+    BadFrames,
     /// No traffic for the idle timeout.
     Idle,
     /// `close_flow` or shutdown.
@@ -69,6 +71,7 @@ impl fmt::Display for CloseReason {
             CloseReason::WriteFailed(error) => write!(f, "write failed: {error}"),
             CloseReason::Framing(error) => write!(f, "cannot frame: {error}"),
             CloseReason::TooLarge => f.write_str("message too large"),
+            CloseReason::BadFrames => f.write_str("too many frames without exactly one message"),
             CloseReason::Idle => f.write_str("idle timeout"),
             CloseReason::Closed => f.write_str("closed locally"),
         }
@@ -77,9 +80,9 @@ impl fmt::Display for CloseReason {
 
 /// Removes the flow from the table however the task ends (a handler panic
 /// included), so a dead flow never keeps its slot.
-struct Registration<'a> {
-    shared: &'a Shared,
-    flow: FlowId,
+pub(crate) struct Registration<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) flow: FlowId,
 }
 
 impl Drop for Registration<'_> {
@@ -89,21 +92,21 @@ impl Drop for Registration<'_> {
 }
 
 /// The last time the connection carried traffic.
-struct Activity {
+pub(crate) struct Activity {
     start: Instant,
     /// Milliseconds since `start`.
     last: AtomicU64,
 }
 
 impl Activity {
-    fn new() -> Activity {
+    pub(crate) fn new() -> Activity {
         Activity {
             start: Instant::now(),
             last: AtomicU64::new(0),
         }
     }
 
-    fn touch(&self) {
+    pub(crate) fn touch(&self) {
         let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last.store(elapsed, Ordering::Relaxed);
     }
@@ -250,7 +253,7 @@ pub(crate) fn report_unsent<H: InboundHandler>(
     }
 }
 
-fn count_close(shared: &Shared, peer: Peer, reason: &CloseReason) {
+pub(crate) fn count_close(shared: &Shared, peer: Peer, reason: &CloseReason) {
     let drops = &shared.counters.drops;
     bump(&shared.counters.traffic.flows_closed);
     match reason {
@@ -258,6 +261,7 @@ fn count_close(shared: &Shared, peer: Peer, reason: &CloseReason) {
         CloseReason::WriteFailed(_) => bump(&drops.stream_write_errors),
         CloseReason::Framing(_) => bump(&drops.stream_framing_errors),
         CloseReason::TooLarge => bump(&drops.stream_oversize),
+        CloseReason::BadFrames => bump(&drops.ws_connections_closed),
         CloseReason::Idle => bump(&drops.idle_timeouts),
         CloseReason::PeerClosed | CloseReason::Closed => {}
     }
@@ -387,7 +391,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 
 /// Completes once the connection has carried no traffic for `timeout`; never
 /// when `timeout` is zero (disabled).
-async fn idle_watch(activity: &Activity, timeout: std::time::Duration) {
+pub(crate) async fn idle_watch(activity: &Activity, timeout: std::time::Duration) {
     if timeout.is_zero() {
         return std::future::pending().await;
     }

@@ -21,8 +21,9 @@ pub enum TransportError {
         #[source]
         source: io::Error,
     },
-    /// The transport is not implemented for this operation (listening on it,
-    /// or opening a connection with it).
+    /// The transport is not available for this operation: opening a
+    /// connection with it (WS and WSS peers are reachable only over their
+    /// flow), or serving an upgraded connection as anything but WS or WSS.
     #[error("{transport} is not supported here")]
     Unsupported {
         /// The transport asked for.

@@ -1,6 +1,8 @@
 //! SIP transports for Switchboard on tokio: UDP and TCP listeners (sharing a
-//! port), TLS listeners (rustls), outbound TCP and TLS connections, and the
-//! connection table with flow ids.
+//! port), TLS listeners (rustls), WebSocket listeners (WS and WSS, RFC 7118)
+//! and connections upgraded to WebSocket by the HTTP server
+//! ([`Transports::serve_websocket`]), outbound TCP and TLS connections, and
+//! the connection table with flow ids.
 //!
 //! Owns: sockets, the receive loops, stream framing (through
 //! [`sb_sip_message::StreamFramer`], RFC 3261 §18.3), CRLF keep-alives
@@ -8,8 +10,9 @@
 //! timeouts and connection limits. A *flow* is one connection of any
 //! connection-oriented transport: the table and the connection task work on
 //! any byte stream, so a TLS connection, once its handshake is done, is a
-//! flow exactly like a TCP one (and WebSocket connections can register the
-//! same way).
+//! flow exactly like a TCP one, and so is a WebSocket connection once its
+//! opening handshake is done (its messages come one per frame instead of
+//! through the framer).
 //!
 //! Must not depend on: transactions, dialogs, routing or any Switchboard crate
 //! but `sb-sip-message` (for plain types). It parses nothing beyond framing:
@@ -87,6 +90,15 @@
 //!   `tls_handshake_timeouts`) and the listener carries on. Only then does
 //!   the connection enter the table. Outbound TLS connections do the same
 //!   after connecting; until then messages wait in the pending queue.
+//! - **WebSocket.** A WS listener runs the opening handshake (a WSS one TLS
+//!   first) in the connection's task, bounded by `tls_handshake_timeout`; a
+//!   handshake without the subprotocol `sip` is refused with 400 and counted
+//!   (`ws_handshakes_refused`). Each text or binary frame must hold exactly
+//!   one SIP message: other frames are dropped and counted (`ws_bad_frames`),
+//!   and [`MAX_BAD_FRAMES`] of them close the connection. Messages go out one
+//!   per frame, text when UTF-8. Pings are answered (WebSocket pings, and
+//!   double-CRLF keep-alive frames with a CRLF frame), a close frame ends the
+//!   flow, and a local close sends one.
 //! - **Limits.** `max_connections` counts open and connecting connections
 //!   and inbound TLS handshakes in progress. An
 //!   inbound connection beyond it is accepted and closed at once; an outbound
@@ -120,7 +132,9 @@
 //! - STUN keep-alives on UDP (RFC 5626 §4.4.2) are not answered here; they
 //!   reach the handler like any datagram.
 //! - TCP and TLS connections are opened outbound; WS and WSS destinations
-//!   are reachable only over an existing flow. An outbound TLS connection
+//!   are reachable only over an existing flow (browsers accept no
+//!   connections): a send to one whose flow is gone fails with
+//!   [`TransportError::Unsupported`]. An outbound TLS connection
 //!   needs client settings: the peer's own ([`Transports::set_tls_peers`],
 //!   e.g. a trunk's host name, or no verification for a self-signed peer) or
 //!   the default ([`TransportConfig::tls_client`], which verifies the peer's
@@ -140,6 +154,7 @@ mod tcp;
 mod tls;
 mod transports;
 mod udp;
+mod ws;
 
 pub use config::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_STREAM_MESSAGE, DEFAULT_MAX_UDP_MESSAGE,
@@ -151,3 +166,4 @@ pub use handler::InboundHandler;
 pub use stats::{DropStats, TrafficStats, TransportStats};
 pub use tls::{TlsPeer, client_config, roots_from_pem, system_roots, unverified_client_config};
 pub use transports::Transports;
+pub use ws::{MAX_BAD_FRAMES, SIP_SUBPROTOCOL, offers_sip};

@@ -18,6 +18,7 @@ use crate::handler::InboundHandler;
 use crate::stats::Counters;
 use crate::tls::TlsPeers;
 use crate::udp::UdpEndpoint;
+use crate::ws::Io;
 
 /// The limits the tasks apply, copied from [`crate::TransportConfig`].
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +47,17 @@ pub(crate) trait Events: Send + Sync {
         queue: Queue,
         rx: mpsc::Receiver<Outbound>,
     );
+
+    /// Spawns the task that serves a connection upgraded to WebSocket
+    /// elsewhere.
+    fn spawn_websocket(
+        &self,
+        shared: &Arc<Shared>,
+        io: Box<dyn Io>,
+        transport: Transport,
+        remote: SocketAddr,
+        local: SocketAddr,
+    );
 }
 
 /// [`Events`] for a concrete handler.
@@ -68,6 +80,17 @@ impl<H: InboundHandler> Events for HandlerEvents<H> {
         let task =
             crate::tcp::connect_and_run(shared.clone(), self.handler.clone(), dest, queue, rx);
         shared.tasks.spawn_on(task, &shared.runtime);
+    }
+
+    fn spawn_websocket(
+        &self,
+        shared: &Arc<Shared>,
+        io: Box<dyn Io>,
+        transport: Transport,
+        remote: SocketAddr,
+        local: SocketAddr,
+    ) {
+        crate::ws::spawn_upgraded(shared, self.handler.clone(), io, transport, remote, local);
     }
 }
 

@@ -41,6 +41,14 @@ counters! {
         udp_send_errors,
         /// Connections closed because their byte stream could not be framed.
         stream_framing_errors,
+        /// WebSocket frames dropped because they did not hold exactly one
+        /// SIP message (RFC 7118 §5.2), or were a second message's fragment.
+        ws_bad_frames,
+        /// WebSocket connections closed after too many such frames.
+        ws_connections_closed,
+        /// WebSocket handshakes refused: not a WebSocket upgrade, or without
+        /// the `sip` subprotocol (RFC 7118 §4.1).
+        ws_handshakes_refused,
         /// Connections closed because a message exceeded `max_stream_message`.
         stream_oversize,
         /// Connections closed by a read error (reset, ...).

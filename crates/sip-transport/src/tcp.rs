@@ -31,19 +31,32 @@ use crate::flows::{FLOW_QUEUE, Outbound, Queue, Refusal, RemoteKey, Route, next_
 use crate::handler::InboundHandler;
 use crate::shared::Shared;
 use crate::stats::bump;
-use crate::tls;
+use crate::{tls, ws};
 
 /// Pause after an accept error (out of file descriptors, ...) so that a
 /// persistent error does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Accepts connections on `listener` until shutdown; with `tls`, each one
-/// runs the TLS handshake first.
+/// What an accepted connection goes through before it is a flow.
+#[derive(Clone)]
+pub(crate) enum Accept {
+    /// Nothing: plain TCP.
+    Tcp,
+    /// The TLS handshake.
+    Tls(TlsAcceptor),
+    /// The WebSocket handshake (RFC 7118).
+    Ws,
+    /// TLS, then the WebSocket handshake.
+    Wss(TlsAcceptor),
+}
+
+/// Accepts connections on `listener` until shutdown, each through `kind`'s
+/// handshakes.
 pub(crate) async fn accept_loop<H: InboundHandler>(
     shared: Arc<Shared>,
     handler: Arc<H>,
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    kind: Accept,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -51,9 +64,15 @@ pub(crate) async fn accept_loop<H: InboundHandler>(
             () = shared.shutdown.cancelled() => return,
         };
         match accepted {
-            Ok((stream, remote)) => match &tls {
-                None => accept_one(&shared, &handler, stream, remote),
-                Some(acceptor) => spawn_handshake(&shared, &handler, acceptor, stream, remote),
+            Ok((stream, remote)) => match &kind {
+                Accept::Tcp => accept_one(&shared, &handler, stream, remote),
+                Accept::Tls(acceptor) => {
+                    spawn_handshake(&shared, &handler, acceptor, stream, remote);
+                }
+                Accept::Ws => ws::spawn_accept(&shared, &handler, None, stream, remote),
+                Accept::Wss(acceptor) => {
+                    ws::spawn_accept(&shared, &handler, Some(acceptor.clone()), stream, remote);
+                }
             },
             Err(error) => {
                 tracing::warn!(%error, "TCP accept failed");

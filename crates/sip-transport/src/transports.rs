@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use sb_sip_message::{Destination, FlowId, Peer, Transport};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::runtime::Handle;
 use tokio_rustls::TlsAcceptor;
@@ -20,6 +21,7 @@ use crate::flows::FlowTable;
 use crate::handler::InboundHandler;
 use crate::shared::{Events, HandlerEvents, Limits, Shared};
 use crate::stats::{Counters, TransportStats};
+use crate::tcp::Accept;
 use crate::tls::TlsPeer;
 use crate::udp::UdpEndpoint;
 use crate::{tcp, udp};
@@ -74,16 +76,18 @@ impl Transports {
                     let local = socket.local_addr().map_err(bind_error)?;
                     let socket = TcpListener::from_std(socket).map_err(bind_error)?;
                     local_addrs.push((listener.transport, local));
+                    let acceptor = || {
+                        config.tls_server.clone().map(TlsAcceptor::from).ok_or(
+                            TransportError::NoTlsCertificate {
+                                addr: listener.addr,
+                            },
+                        )
+                    };
                     let acceptor = match listener.transport {
-                        Transport::Tls => {
-                            let tls = config.tls_server.clone().ok_or(
-                                TransportError::NoTlsCertificate {
-                                    addr: listener.addr,
-                                },
-                            )?;
-                            Some(TlsAcceptor::from(tls))
-                        }
-                        _ => None,
+                        Transport::Tls => Accept::Tls(acceptor()?),
+                        Transport::Wss => Accept::Wss(acceptor()?),
+                        Transport::Ws => Accept::Ws,
+                        _ => Accept::Tcp,
                     };
                     tcp_listeners.push((socket, acceptor));
                 }
@@ -151,6 +155,34 @@ impl Transports {
             Transport::Udp => udp::send(&self.shared, dest, payload),
             _ => tcp::send(&self.shared, dest, payload),
         }
+    }
+
+    /// Serves a connection whose WebSocket opening handshake, with
+    /// subprotocol `sip` (RFC 7118 §4.1), another server completed (the HTTP
+    /// server's `/ws`): it becomes a flow of `transport` ([`Transport::Ws`],
+    /// or [`Transport::Wss`] when the connection is TLS) like one accepted
+    /// by a WS listener. `remote` and `local` are the connection's addresses.
+    ///
+    /// # Errors
+    /// [`TransportError::Unsupported`] when `transport` is not WS or WSS;
+    /// [`TransportError::ShutDown`] after shutdown. A connection beyond
+    /// `max_connections` is dropped and counted like any refused one.
+    pub fn serve_websocket<S>(
+        &self,
+        io: S,
+        transport: Transport,
+        remote: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<(), TransportError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        if !matches!(transport, Transport::Ws | Transport::Wss) {
+            return Err(TransportError::Unsupported { transport });
+        }
+        let events = self.shared.events().ok_or(TransportError::ShutDown)?;
+        events.spawn_websocket(&self.shared, Box::new(io), transport, remote, local);
+        Ok(())
     }
 
     /// Replaces the settings of outbound TLS connections to particular peers

@@ -31,6 +31,8 @@ pub(crate) struct FakeLive {
     pub(crate) metrics: Mutex<MetricsSnapshot>,
     pub(crate) healthy: Mutex<bool>,
     pub(crate) route_tests: Mutex<Vec<RouteTest>>,
+    /// Connections handed over by `/ws`: remote address and whether TLS.
+    pub(crate) websockets: Mutex<Vec<(std::net::SocketAddr, bool)>>,
 }
 
 pub(crate) fn registration(user: &str, domain: &str, id: &str) -> Registration {
@@ -127,6 +129,7 @@ impl FakeLive {
             metrics: Mutex::new(MetricsSnapshot::default()),
             healthy: Mutex::new(true),
             route_tests: Mutex::new(Vec::new()),
+            websockets: Mutex::new(Vec::new()),
         }
     }
 
@@ -153,6 +156,16 @@ impl FakeLive {
 }
 
 impl Live for FakeLive {
+    fn sip_websocket(
+        &self,
+        _connection: crate::sip_ws::UpgradedConnection,
+        remote: std::net::SocketAddr,
+        _local: std::net::SocketAddr,
+        secure: bool,
+    ) {
+        self.websockets.lock().unwrap().push((remote, secure));
+    }
+
     async fn registrations(&self) -> Vec<Registration> {
         self.registrations.lock().unwrap().clone()
     }

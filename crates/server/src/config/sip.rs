@@ -1,4 +1,4 @@
-//! `[sip]`: listeners (UDP, TCP, TLS), the TLS certificate, domains and
+//! `[sip]`: listeners (UDP, TCP, TLS, WS, WSS), the TLS certificate, domains and
 //! protocol timers.
 
 use std::net::SocketAddr;
@@ -16,9 +16,10 @@ use super::duration;
 #[serde(deny_unknown_fields, default)]
 pub struct SipConfig {
     /// Listeners as `"transport:address:port"`, e.g. `"udp:0.0.0.0:5060"`,
-    /// `"tcp:[::]:5060"`, `"tls:0.0.0.0:5061"`. Port 0 picks a free port (UDP
-    /// and TCP on the same IP then share it). A `tls` listener needs
-    /// `tls_cert`/`tls_key` or `tls_self_signed`.
+    /// `"tcp:[::]:5060"`, `"tls:0.0.0.0:5061"`, `"ws:0.0.0.0:8088"`,
+    /// `"wss:0.0.0.0:8089"` (SIP over WebSocket, RFC 7118). Port 0 picks a free
+    /// port (UDP and TCP on the same IP then share it). A `tls` or `wss`
+    /// listener needs `tls_cert`/`tls_key` or `tls_self_signed`.
     pub listen: Vec<Listen>,
     /// Domains this server is responsible for. Domains of users in the database
     /// are served too; the first entry is the default for requests addressed to
@@ -99,13 +100,14 @@ impl SipConfig {
             ));
         }
         let certificate = self.tls_self_signed || self.tls_cert.is_some();
-        if let Some(l) = self.listen.iter().find(|l| l.transport == Transport::Tls)
+        if let Some(l) = self.listen.iter().find(|l| l.transport.is_secure())
             && !certificate
         {
             return Err((
                 "sip.listen",
                 format!(
-                    "tls:{} needs a certificate: tls_cert and tls_key, or tls_self_signed = true",
+                    "{}:{} needs a certificate: tls_cert and tls_key, or tls_self_signed = true",
+                    l.transport.as_str().to_ascii_lowercase(),
                     l.addr
                 ),
             ));
@@ -116,16 +118,16 @@ impl SipConfig {
         Ok(())
     }
 
-    /// Whether a listener speaks TLS.
+    /// Whether a listener speaks TLS (`tls` or `wss`).
     pub fn has_tls_listener(&self) -> bool {
-        self.listen.iter().any(|l| l.transport == Transport::Tls)
+        self.listen.iter().any(|l| l.transport.is_secure())
     }
 }
 
 /// One listener: transport and address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listen {
-    /// `udp`, `tcp` or `tls`.
+    /// `udp`, `tcp`, `tls`, `ws` or `wss`.
     pub transport: Transport,
     /// Address and port.
     pub addr: SocketAddr,
@@ -138,13 +140,8 @@ impl FromStr for Listen {
             .split_once(':')
             .ok_or_else(|| format!("`{s}`: expected \"transport:address:port\""))?;
         let transport: Transport = transport.parse().map_err(|_| {
-            format!("`{s}`: unknown transport `{transport}` (expected udp, tcp or tls)")
+            format!("`{s}`: unknown transport `{transport}` (expected udp, tcp, tls, ws or wss)")
         })?;
-        if !matches!(transport, Transport::Udp | Transport::Tcp | Transport::Tls) {
-            return Err(format!(
-                "`{s}`: transport {transport} is not available yet (udp, tcp, tls)"
-            ));
-        }
         let addr: SocketAddr = addr
             .parse()
             .map_err(|_| format!("`{s}`: `{addr}` is not an address:port (IPv6 as [::1]:5061)"))?;
@@ -185,6 +182,19 @@ mod tests {
     }
 
     #[test]
+    fn websocket_listeners_parse() {
+        let c = Config::parse(
+            "[sip]\nlisten = [\"ws:127.0.0.1:8088\", \"wss:127.0.0.1:8089\"]\ntls_self_signed = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.sip.listen[0].transport, Transport::Ws);
+        assert_eq!(c.sip.listen[1].transport, Transport::Wss);
+        assert_eq!(c.sip.listen[1].addr, "127.0.0.1:8089".parse().unwrap());
+        assert!(c.sip.has_tls_listener());
+    }
+
+    #[test]
     fn tls_settings_are_checked() {
         for (text, key) in [
             ("listen = [\"tls:127.0.0.1:5061\"]", "sip.listen"),
@@ -201,7 +211,13 @@ mod tests {
             let e = Config::parse(&format!("[sip]\n{text}\n"), "t.toml").unwrap_err();
             assert!(e.to_string().contains(key), "{text}: {e}");
         }
-        let e = Config::parse("[sip]\nlisten = [\"ws:127.0.0.1:8088\"]\n", "t.toml").unwrap_err();
-        assert!(e.to_string().contains("not available yet"), "{e}");
+        let e = Config::parse("[sip]\nlisten = [\"wss:127.0.0.1:8089\"]\n", "t.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("wss:127.0.0.1:8089 needs a certificate"),
+            "{e}"
+        );
+        let e = Config::parse("[sip]\nlisten = [\"sctp:127.0.0.1:5060\"]\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("unknown transport"), "{e}");
     }
 }

@@ -6,3 +6,4 @@ mod tcp;
 mod tcp_outbound;
 mod tls;
 mod udp;
+mod ws;

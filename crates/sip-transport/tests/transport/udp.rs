@@ -139,17 +139,12 @@ async fn same_port_for_udp_and_tcp() {
 }
 
 #[tokio::test]
-async fn websocket_listeners_are_refused() {
-    let config = TransportConfig::with_listeners(vec![ListenerConfig {
-        transport: Transport::Ws,
-        addr: loopback(0),
-    }]);
+async fn a_wss_listener_without_a_certificate_is_refused() {
+    let config = TransportConfig::with_listeners(vec![ListenerConfig::wss(loopback(0))]);
     let result = Harness::try_start(config).await;
     assert!(matches!(
         result,
-        Err(TransportError::Unsupported {
-            transport: Transport::Ws
-        })
+        Err(TransportError::NoTlsCertificate { addr }) if addr == loopback(0)
     ));
 }
 
