@@ -30,6 +30,7 @@ use tempfile::TempDir;
 
 pub mod audio;
 pub mod baresip;
+pub mod browser;
 pub mod calls;
 pub mod http;
 pub mod media;

@@ -16,11 +16,11 @@
 #![allow(clippy::print_stderr)]
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sb_e2e::{Server, config_text, free_port, run_cli, switchboard_bin};
+use sb_e2e::{Server, browser, config_text, free_port, run_cli, switchboard_bin};
 
 /// The dialplan the server starts with (the console replaces it).
 const PLAN: &str = r#"[[context]]
@@ -111,56 +111,6 @@ fn newest_first(rows: &[Seeded], pick: impl Fn(&Seeded) -> bool) -> Vec<String> 
     picked.into_iter().map(|r| r.call_id.clone()).collect()
 }
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-fn require_tool(cmd: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "`{cmd}` not found: install the Debian packages nodejs, npm and chromium \
-         (the test command .ci/test does)"
-    );
-}
-
-/// The version of `package` that `text` (a package.json or a lock entry) names.
-fn version_in(text: &str, pointer: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
-    v.pointer(pointer)?.as_str().map(str::to_owned)
-}
-
-/// Runs `npm ci` unless `node_modules` already holds the locked playwright-core.
-fn install_browser_driver() {
-    let dir = browser_dir();
-    let lock = std::fs::read_to_string(dir.join("package-lock.json")).expect("package-lock.json");
-    let locked = version_in(&lock, "/packages/node_modules~1playwright-core/version")
-        .expect("playwright-core in package-lock.json");
-    let installed = std::fs::read_to_string(dir.join("node_modules/playwright-core/package.json"))
-        .ok()
-        .and_then(|t| version_in(&t, "/version"));
-    if installed.as_deref() == Some(locked.as_str()) {
-        return;
-    }
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run npm");
-    assert!(
-        out.status.success(),
-        "npm ci in {} failed:\n{}{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `switchboard admin add NAME --password-stdin`.
 fn add_admin(config: &Path) {
     use std::io::Write;
@@ -198,7 +148,7 @@ fn run_console_script(base: &str, rows: &[Seeded], dir: &Path) -> (bool, String)
     let log = File::create(&log_path).expect("log file");
     let mut child = Command::new("node")
         .arg("console.mjs")
-        .current_dir(browser_dir())
+        .current_dir(browser::dir())
         .env("SB_CONSOLE_URL", base)
         .env("SB_ADMIN_NAME", ADMIN)
         .env("SB_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -220,23 +170,7 @@ fn run_console_script(base: &str, rows: &[Seeded], dir: &Path) -> (bool, String)
         .stderr(log)
         .spawn()
         .expect("run node");
-    let deadline = Instant::now() + BROWSER_RUN;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            // The script closes Chromium on SIGTERM; give it a moment, then kill.
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            std::thread::sleep(Duration::from_secs(3));
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = browser::wait_or_stop(&mut child, BROWSER_RUN);
     let mut output = std::fs::read_to_string(&log_path).unwrap_or_default();
     if status.is_none() {
         output.push_str(&format!(
@@ -248,13 +182,8 @@ fn run_console_script(base: &str, rows: &[Seeded], dir: &Path) -> (bool, String)
 
 #[test]
 fn an_administrator_works_through_the_web_console() {
-    require_tool("node");
-    require_tool("npm");
-    assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "/usr/bin/chromium not found: install the Debian package chromium (the test command .ci/test does)"
-    );
-    install_browser_driver();
+    browser::require_tools();
+    browser::install_packages("playwright-core");
 
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();

@@ -10,14 +10,14 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use sb_e2e::calls::MD5_ONLY;
 use sb_e2e::http::Api;
-use sb_e2e::{Server, free_port, free_tcp_port};
+use sb_e2e::{Server, browser, free_port, free_tcp_port};
 use sb_sip_auth::{Challenge, ClientSecret};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -333,60 +333,10 @@ fn a_frame_with_two_messages_is_dropped_and_the_connection_serves_on() {
 /// How long the browser run may take.
 const BROWSER_RUN: Duration = Duration::from_secs(120);
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-fn require_tool(cmd: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        found,
-        "`{cmd}` not found: install the Debian packages nodejs, npm and chromium"
-    );
-}
-
-/// Runs `npm ci` unless `node_modules` already holds the locked JsSIP.
-fn install_browser_packages() {
-    let dir = browser_dir();
-    let version = |path: PathBuf, pointer: &str| {
-        let text = std::fs::read_to_string(path).ok()?;
-        let value: Value = serde_json::from_str(&text).ok()?;
-        value.pointer(pointer)?.as_str().map(str::to_owned)
-    };
-    let locked = version(
-        dir.join("package-lock.json"),
-        "/packages/node_modules~1jssip/version",
-    )
-    .expect("jssip in package-lock.json");
-    let installed = version(dir.join("node_modules/jssip/package.json"), "/version");
-    if installed.as_deref() == Some(locked.as_str()) {
-        return;
-    }
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run npm");
-    assert!(
-        out.status.success(),
-        "npm ci failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn jssip_in_chromium_registers_over_ws_and_wss() {
-    require_tool("node");
-    assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "/usr/bin/chromium not found: install the Debian package chromium"
-    );
-    install_browser_packages();
+    browser::require_tools();
+    browser::install_packages("jssip");
     let server = WsServer::start();
     let base = server.server.http.clone().expect("HTTP served");
     let urls = [
@@ -399,7 +349,7 @@ fn jssip_in_chromium_registers_over_ws_and_wss() {
     let log = std::fs::File::create(&log_path).expect("log file");
     let mut child = Command::new("node")
         .arg("register.mjs")
-        .current_dir(browser_dir())
+        .current_dir(browser::dir())
         .env("SB_HTTP_URL", &base)
         .env("SB_ADMIN_NAME", "root")
         .env("SB_ADMIN_PASSWORD", "root-password")
@@ -411,23 +361,7 @@ fn jssip_in_chromium_registers_over_ws_and_wss() {
         .stderr(log)
         .spawn()
         .expect("run node");
-    let deadline = Instant::now() + BROWSER_RUN;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for node") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            // The script closes Chromium on SIGTERM; give it a moment, then kill.
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            std::thread::sleep(Duration::from_secs(3));
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = browser::wait_or_stop(&mut child, BROWSER_RUN);
     let output = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(
         status.is_some_and(|s| s.success()),
