@@ -146,9 +146,21 @@ pub(crate) async fn run<H, R, W>(
     let peer = new_flow.peer;
     let reported = AtomicBool::new(false);
     let serving = serve(&shared, &*handler, new_flow, reader, writer, &reported);
+    guard(&shared, &*handler, peer, &reported, serving).await;
+}
+
+/// Runs a flow's `serving` future; a panic in it closes that flow only (the
+/// socket and the table entry go with the dropped state) and, unless the flow
+/// already reported its close (`reported`), reports it.
+pub(crate) async fn guard<H: InboundHandler>(
+    shared: &Shared,
+    handler: &H,
+    peer: Peer,
+    reported: &AtomicBool,
+    serving: impl std::future::Future<Output = ()>,
+) {
     if catch_panic(serving).await.is_err() {
-        // The socket and the table entry went with the dropped state.
-        tracing::error!(flow = ?peer.flow, remote = %peer.remote, "panic on a connection; closed");
+        tracing::error!(flow = ?peer.flow, remote = %peer.remote, transport = %peer.transport, "panic on a connection; closed");
         if !reported.load(Ordering::Relaxed) {
             bump(&shared.counters.traffic.flows_closed);
             let flow = peer.flow.expect("a connection's peer carries its flow id");
@@ -202,9 +214,24 @@ async fn serve<H, R, W>(
     drop(registration);
     drop(queue);
 
+    finish(shared, handler, peer, reason, &mut rx, in_flight, reported);
+}
+
+/// After a flow's socket is gone: counts why it closed, reports the close
+/// (and marks it `reported`), then reports every message left unsent.
+pub(crate) fn finish<H: InboundHandler>(
+    shared: &Shared,
+    handler: &H,
+    peer: Peer,
+    reason: CloseReason,
+    rx: &mut mpsc::Receiver<Outbound>,
+    in_flight: Option<Outbound>,
+    reported: &AtomicBool,
+) {
     count_close(shared, peer, &reason);
-    let unsent = take_unsent(shared, &mut rx, in_flight);
+    let unsent = take_unsent(shared, rx, in_flight);
     reported.store(true, Ordering::Relaxed);
+    let flow = peer.flow.expect("a connection's peer carries its flow id");
     handler.on_flow_closed(flow, peer);
     let error = match reason {
         CloseReason::WriteFailed(error) => error,

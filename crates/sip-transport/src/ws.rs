@@ -32,10 +32,8 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
-use crate::catch::catch_panic;
 use crate::connection::{
-    Activity, CLOSE_WAIT, CloseReason, NewFlow, PONG, Registration, count_close, idle_watch,
-    report_unsent, take_unsent,
+    self, Activity, CLOSE_WAIT, CloseReason, NewFlow, PONG, Registration, idle_watch,
 };
 use crate::flows::{FLOW_QUEUE, Outbound, Queue, Refusal, next_flow_id};
 use crate::handler::InboundHandler;
@@ -242,14 +240,7 @@ async fn serve_new<H: InboundHandler>(
     };
     let reported = AtomicBool::new(false);
     let serving = serve(&shared, &*handler, new_flow, socket, &reported);
-    if catch_panic(serving).await.is_err() {
-        tracing::error!(flow = ?peer.flow, remote = %peer.remote, "panic on a WebSocket connection; closed");
-        if !reported.load(Ordering::Relaxed) {
-            bump(&shared.counters.traffic.flows_closed);
-            let flow = peer.flow.expect("a connection's peer carries its flow id");
-            handler.on_flow_closed(flow, peer);
-        }
-    }
+    connection::guard(&shared, &*handler, peer, &reported, serving).await;
 }
 
 async fn serve<H: InboundHandler>(
@@ -290,18 +281,7 @@ async fn serve<H: InboundHandler>(
     drop(registration);
     drop(queue);
 
-    count_close(shared, peer, &reason);
-    let unsent = take_unsent(shared, &mut rx, in_flight);
-    reported.store(true, Ordering::Relaxed);
-    handler.on_flow_closed(flow, peer);
-    let error = match reason {
-        CloseReason::WriteFailed(error) => error,
-        _ => io::Error::new(
-            io::ErrorKind::NotConnected,
-            "connection closed before the message was written",
-        ),
-    };
-    report_unsent(handler, unsent, error);
+    connection::finish(shared, handler, peer, reason, &mut rx, in_flight, reported);
 }
 
 /// What one data frame holds.
