@@ -33,6 +33,12 @@ fn output(codec: CodecKind, pt: u8, frame_ms: u32) -> Output {
 
 /// Feeds `input` (20 ms frames of `codec` from SSRC 7, one per tick starting at `first`,
 /// leaving out the indices in `lost`), then ticks 10 more times; returns what came out.
+/// A transcoder into `codec` (payload type `pt`, `frame_ms` packets) with
+/// default Opus settings and a 20–200 ms jitter buffer.
+fn transcoder(codec: CodecKind, pt: u8, frame_ms: u32) -> Transcoder {
+    Transcoder::new(output(codec, pt, frame_ms), &OpusConfig::default(), 20, 200).unwrap()
+}
+
 fn run(
     t: &mut Transcoder,
     t0: Instant,
@@ -90,13 +96,7 @@ fn assert_tone(pcm: &[i16], rate: u32, hz: u32) {
 #[test]
 fn pcmu_to_opus_codes_8khz_pcm_and_conceals_loss() {
     let t0 = Instant::now();
-    let mut t = Transcoder::new(
-        output(CodecKind::Opus, 111, 20),
-        &OpusConfig::default(),
-        20,
-        200,
-    )
-    .unwrap();
+    let mut t = transcoder(CodecKind::Opus, 111, 20);
     let frames = run(
         &mut t,
         t0,
@@ -132,13 +132,7 @@ fn pcmu_to_opus_codes_8khz_pcm_and_conceals_loss() {
 #[test]
 fn opus_packet_time_follows_the_encoder_rate() {
     let t0 = Instant::now();
-    let mut t = Transcoder::new(
-        output(CodecKind::Opus, 111, 40),
-        &OpusConfig::default(),
-        20,
-        200,
-    )
-    .unwrap();
+    let mut t = transcoder(CodecKind::Opus, 111, 40);
     let input = tone_payloads(CodecKind::Pcmu, 1000, 50);
     let frames = run(&mut t, t0, (CodecKind::Pcmu, 0), &input, &[]);
     assert!(frames.len() >= 23, "{}", frames.len());
@@ -152,13 +146,7 @@ fn opus_packet_time_follows_the_encoder_rate() {
 #[test]
 fn opus_to_pcmu_decodes_at_8khz_with_fec() {
     let t0 = Instant::now();
-    let mut t = Transcoder::new(
-        output(CodecKind::Pcmu, 0, 20),
-        &OpusConfig::default(),
-        20,
-        200,
-    )
-    .unwrap();
+    let mut t = transcoder(CodecKind::Pcmu, 0, 20);
     // A browser's 48 kHz Opus; frame 25 is lost and comes back from the FEC of frame 26.
     let input = tone_payloads(CodecKind::Opus, 1000, 50);
     let frames = run(&mut t, t0, (CodecKind::Opus, 0), &input, &[25]);
@@ -171,13 +159,7 @@ fn opus_to_pcmu_decodes_at_8khz_with_fec() {
     }
     assert_eq!(t.frames_decoded, 49);
     // One concealment more than without the loss (the rest is the end of the stream).
-    let mut whole = Transcoder::new(
-        output(CodecKind::Pcmu, 0, 20),
-        &OpusConfig::default(),
-        20,
-        200,
-    )
-    .unwrap();
+    let mut whole = transcoder(CodecKind::Pcmu, 0, 20);
     run(&mut whole, t0, (CodecKind::Opus, 0), &input, &[]);
     assert_eq!(t.frames_concealed, whole.frames_concealed + 1);
     let pcm = decode_at(CodecKind::Pcmu, 8000, &frames);
@@ -190,13 +172,7 @@ fn opus_to_pcmu_decodes_at_8khz_with_fec() {
 #[test]
 fn opus_to_g722_decodes_at_16khz() {
     let t0 = Instant::now();
-    let mut t = Transcoder::new(
-        output(CodecKind::G722, 9, 20),
-        &OpusConfig::default(),
-        20,
-        200,
-    )
-    .unwrap();
+    let mut t = transcoder(CodecKind::G722, 9, 20);
     let input = tone_payloads(CodecKind::Opus, 1000, 30);
     let frames = run(&mut t, t0, (CodecKind::Opus, 0), &input, &[]);
     assert_eq!(t.input.as_ref().unwrap().decoder.pcm_rate(), 16000);
@@ -208,13 +184,7 @@ fn opus_to_g722_decodes_at_16khz() {
 #[test]
 fn g722_to_pcmu_still_resamples() {
     let t0 = Instant::now();
-    let mut t = Transcoder::new(
-        output(CodecKind::Pcmu, 0, 20),
-        &OpusConfig::default(),
-        20,
-        200,
-    )
-    .unwrap();
+    let mut t = transcoder(CodecKind::Pcmu, 0, 20);
     let input = tone_payloads(CodecKind::G722, 1000, 30);
     let frames = run(&mut t, t0, (CodecKind::G722, 0), &input, &[]);
     let input = t.input.as_ref().unwrap();
@@ -230,13 +200,7 @@ fn g722_to_pcmu_still_resamples() {
 #[test]
 fn a_new_input_codec_moves_the_opus_encoder_to_its_rate() {
     let t0 = Instant::now();
-    let mut t = Transcoder::new(
-        output(CodecKind::Opus, 111, 20),
-        &OpusConfig::default(),
-        20,
-        200,
-    )
-    .unwrap();
+    let mut t = transcoder(CodecKind::Opus, 111, 20);
     let pcmu = tone_payloads(CodecKind::Pcmu, 1000, 20);
     let mut frames = run(&mut t, t0, (CodecKind::Pcmu, 0), &pcmu, &[]);
     assert_eq!(t.out.rate(), 8000);
