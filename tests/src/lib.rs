@@ -292,10 +292,39 @@ impl Server {
     }
 
     /// Stops the server with SIGTERM (graceful) and waits for it.
+    /// A shutdown step that overran (logged by the server), or a server still
+    /// running 40 s later, fails the test; in the second case the state of
+    /// each of its threads is printed and the process killed.
     pub fn stop(mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         signal(&child, "TERM");
-        child.wait().expect("wait for switchboard")
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait().expect("wait for switchboard"));
+        });
+        match rx.recv_timeout(Duration::from_secs(40)) {
+            Ok(status) => {
+                // The server goes on past a stuck shutdown step; the test
+                // does not.
+                // The readers end at the pipes' end of file.
+                while let Ok(line) = self.log.recv_timeout(Duration::from_secs(5)) {
+                    assert!(
+                        !line.contains("shutdown: step"),
+                        "switchboard's shutdown overran a step: {line}"
+                    );
+                }
+                status
+            }
+            Err(_) => {
+                let threads = thread_states(pid);
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                let _ = rx.recv();
+                panic!("switchboard did not stop within 40 s of SIGTERM; its threads:\n{threads}");
+            }
+        }
     }
 
     /// Kills the server with SIGKILL (a crash) and waits for it. Returns the
@@ -320,6 +349,38 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// One line per thread of process `pid`: name, scheduler state (R running,
+/// S sleeping…) and the kernel function it waits in.
+fn thread_states(pid: u32) -> String {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return "(no /proc entry)".into();
+    };
+    let mut out = String::new();
+    for task in tasks.flatten() {
+        let path = task.path();
+        let read = |f: &str| {
+            std::fs::read_to_string(path.join(f))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        let stat = read("stat");
+        // `pid (comm) state …`: the state follows the last `)`.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or("?")
+            .to_owned();
+        out.push_str(&format!(
+            "  {} {:?} state {state} wchan {}\n",
+            task.file_name().to_string_lossy(),
+            read("comm"),
+            read("wchan")
+        ));
+    }
+    out
 }
 
 fn signal(child: &Child, sig: &str) {

@@ -301,7 +301,7 @@ impl Server {
             job.abort();
         }
         if let Some(http) = self.http {
-            http.stop().await;
+            bounded("the HTTP listener", http.stop()).await;
         }
         let (ended_tx, ended_rx) = oneshot::channel();
         let end = sip::EndCalls {
@@ -309,14 +309,14 @@ impl Server {
             done: ended_tx,
         };
         if self.control.send(Control::EndCalls(end)).await.is_ok() {
-            let _ = ended_rx.await;
+            bounded("ending the calls", ended_rx).await;
         }
-        self.transports.shutdown().await;
+        bounded("the SIP transports", self.transports.shutdown()).await;
         let (done_tx, done_rx) = oneshot::channel();
         if self.control.send(Control::Stop(done_tx)).await.is_ok() {
             // The switch (and with it the effect executor's senders) drops here,
             // closing the write-behind channel.
-            if let Ok(switch) = done_rx.await {
+            if let Some(Ok(switch)) = bounded("the switch", done_rx).await {
                 let s = switch.stats();
                 tracing::info!(
                     requests = s.requests,
@@ -336,13 +336,39 @@ impl Server {
         }
         let t = self.transports.stats();
         tracing::info!(traffic = ?t.traffic, drops = ?t.drops, "transport totals");
-        self.switch_task.await.context("switch task failed")?;
-        self.write_behind
-            .await
-            .context("write-behind task failed")?;
-        self.cdr_writer.await.context("call record writer failed")?;
-        self.store.close().await;
+        if let Some(r) = bounded("the switch task", self.switch_task).await {
+            r.context("switch task failed")?;
+        }
+        if let Some(r) = bounded("the registration writer", self.write_behind).await {
+            r.context("write-behind task failed")?;
+        }
+        if let Some(r) = bounded("the call record writer", self.cdr_writer).await {
+            r.context("call record writer failed")?;
+        }
+        bounded("closing the database", self.store.close()).await;
         Ok(())
+    }
+}
+
+/// How long one step of a shutdown may take beyond the calls' grace period
+/// before the shutdown goes on without it.
+const SHUTDOWN_STEP_LIMIT: Duration = Duration::from_secs(15);
+
+/// Awaits one step of a shutdown; one that overruns
+/// [`CALL_RECORD_GRACE`] + [`SHUTDOWN_STEP_LIMIT`] is logged by name and
+/// left behind (`None`), so a stuck step never keeps the process alive.
+async fn bounded<T>(step: &str, work: impl std::future::Future<Output = T>) -> Option<T> {
+    let limit = CALL_RECORD_GRACE + SHUTDOWN_STEP_LIMIT;
+    match tokio::time::timeout(limit, work).await {
+        Ok(out) => Some(out),
+        Err(_) => {
+            tracing::error!(
+                step,
+                ?limit,
+                "shutdown: step did not finish in time; going on without it"
+            );
+            None
+        }
     }
 }
 

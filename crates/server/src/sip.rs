@@ -5,7 +5,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use sb_sip_message::{Aor, Transport};
-use sb_sip_transport::Transports;
+use sb_sip_transport::{TransportError, Transports};
 use sb_switch::{
     BindingId, CallSnapshot, EffectResult, EffectToken, Switch, SwitchEvent, SwitchStats,
     TrunkConfig, TrunkSnapshot, UserDirectory,
@@ -127,6 +127,7 @@ impl SwitchTask {
         // Whatever the switch queued before the task ran (the first trunk
         // REGISTERs) goes out now, not with the first input or timer.
         self.flush();
+        let mut inbound_open = true;
         loop {
             let deadline = self.switch.poll_timeout().map(|(at, _)| at);
             let target = deadline.map_or(far, tokio::time::Instant::from_std);
@@ -161,8 +162,14 @@ impl SwitchTask {
                         self.switch.handle_effect_result(Instant::now(), unix_ms(), token, result);
                     }
                 }
-                input = self.inbound.recv() => {
-                    let Some(input) = input else { return };
+                input = self.inbound.recv(), if inbound_open => {
+                    // The transports shut down (their handler, holding the
+                    // sender, is gone): keep serving control messages until
+                    // `Stop`, which hands the switch back.
+                    let Some(input) = input else {
+                        inbound_open = false;
+                        continue;
+                    };
                     self.handle(input);
                     self.flush();
                     for _ in 1..BATCH {
@@ -296,9 +303,15 @@ impl SwitchTask {
             let mut progressed = false;
             while let Some(t) = self.switch.poll_transmit() {
                 progressed = true;
-                if let Err(e) = self.transports.send(&t.dest, t.payload) {
-                    tracing::debug!(dest = ?t.dest, error = %e, "send failed");
-                    self.switch.handle_transport_error(Instant::now(), &t.dest);
+                match self.transports.send(&t.dest, t.payload) {
+                    Ok(()) => {}
+                    // After shutdown no destination is reachable; telling the
+                    // switch would only fail what it sends next in turn.
+                    Err(TransportError::ShutDown) => {}
+                    Err(e) => {
+                        tracing::debug!(dest = ?t.dest, error = %e, "send failed");
+                        self.switch.handle_transport_error(Instant::now(), &t.dest);
+                    }
                 }
             }
             while let Some((token, effect)) = self.switch.poll_effect() {

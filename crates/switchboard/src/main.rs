@@ -228,7 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .thread_name("switchboard")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         match cli.command {
             Command::Check | Command::Dialplan { .. } => {
                 unreachable!("handled before the runtime starts")
@@ -242,7 +242,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::User { action } => user(config, action).await,
             Command::Admin { action } => admin(config, action).await,
         }
-    })
+    });
+    // A task that never yields (it should not exist) would keep a plain drop
+    // of the runtime waiting forever; the process ends regardless.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    outcome
 }
 
 /// `switchboard check`: the configuration was loaded already; now every
