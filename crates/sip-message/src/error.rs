@@ -66,6 +66,15 @@ pub enum ParseError {
         /// The scheme as written.
         scheme: String,
     },
+    /// More header fields (or Via values) than the parser accepts
+    /// ([`crate::MAX_HEADER_FIELDS`], [`crate::MAX_VIAS`]).
+    #[error("more than {limit} {what} values")]
+    TooManyHeaders {
+        /// What was counted: `header` or `Via`.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
     /// The message exceeds a configured limit.
     #[error("message too large: {size} bytes (limit {limit})")]
     TooLarge {
@@ -79,12 +88,15 @@ pub enum ParseError {
 impl ParseError {
     /// The status code a server answers a request that failed with this error:
     /// 505 for the version (RFC 3261 §8.2.2), 416 for the Request-URI scheme
-    /// (§8.2.2.1), 513 for size (§18.1.1), 400 otherwise (§8.2.2).
+    /// (§8.2.2.1), 513 for size or too many header fields (§18.1.1, §21.5.14),
+    /// 400 otherwise (§8.2.2).
     pub fn status_code(&self) -> StatusCode {
         match self {
             ParseError::Version => StatusCode::VERSION_NOT_SUPPORTED,
             ParseError::UnsupportedScheme { .. } => StatusCode::UNSUPPORTED_URI_SCHEME,
-            ParseError::TooLarge { .. } => StatusCode::MESSAGE_TOO_LARGE,
+            ParseError::TooLarge { .. } | ParseError::TooManyHeaders { .. } => {
+                StatusCode::MESSAGE_TOO_LARGE
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -82,7 +82,7 @@ pub use message::{Message, Request, Response};
 pub use method::Method;
 pub use name_addr::{Contact, NameAddr};
 pub use params::{Param, Params, unquote};
-pub use parse::salvage_headers;
+pub use parse::{MAX_HEADER_FIELDS, MAX_VIAS, salvage_headers};
 pub use status::StatusCode;
 pub use transport::{Destination, FlowId, Peer, Transport, UnknownTransport};
 pub use uri::{Host, Scheme, SipUri, TelUri, Uri};

@@ -135,6 +135,15 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The most header field values a message may carry (after splitting comma
+/// lists); more is refused as [`ParseError::TooManyHeaders`], in every mode.
+pub const MAX_HEADER_FIELDS: usize = 256;
+
+/// The most Via values a message may carry: a request that starts with
+/// Max-Forwards 70 (RFC 3261 §8.1.1.6) passes at most 70 proxies, each adding
+/// one Via to the client's.
+pub const MAX_VIAS: usize = 71;
+
 /// Parses the header lines of `head` (a slice of `src`; lines end in LF,
 /// possibly preceded by CR). `lfs` holds the offset of every LF of `head`
 /// plus `base`. Values share `src` unless folding had to join lines. In
@@ -154,6 +163,7 @@ pub(crate) fn parse_header_lines(
     // still grows if splitting comma lists adds more entries.
     let mut headers = Vec::with_capacity(lfs.len() + 2);
     let mut content_length = None;
+    let mut vias = 0;
     let mut lines = Lines {
         text: head,
         lfs,
@@ -233,12 +243,29 @@ pub(crate) fn parse_header_lines(
                 noted?;
             }
         }
+        let is_via = name == HeaderName::Via;
+        let before = headers.len();
         match folded {
             None => push_values(&mut headers, name, first, |s| src.slice_ref(s)),
             Some(text) => {
                 let owned = ByteStr::from(text);
                 push_values(&mut headers, name, owned.as_str(), |s| owned.slice_ref(s));
             }
+        }
+        if is_via {
+            vias += headers.len() - before;
+            if vias > MAX_VIAS {
+                return Err(ParseError::TooManyHeaders {
+                    what: "Via",
+                    limit: MAX_VIAS,
+                });
+            }
+        }
+        if headers.len() > MAX_HEADER_FIELDS {
+            return Err(ParseError::TooManyHeaders {
+                what: "header",
+                limit: MAX_HEADER_FIELDS,
+            });
         }
     }
     // Every CR must have ended a line: count them all at once rather than
@@ -372,5 +399,42 @@ mod tests {
         let lfs = line_feeds(src.as_bytes());
         let (h, _) = parse_header_lines(&src, src.as_str(), &lfs, 0, true, false).unwrap();
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn header_and_via_counts_are_bounded() {
+        let fields = |n: usize| (0..n).map(|i| format!("X-{i}: v\r\n")).collect::<String>();
+        assert_eq!(
+            lines(&fields(MAX_HEADER_FIELDS)).unwrap().0.len(),
+            MAX_HEADER_FIELDS
+        );
+        // Comma lists count per element, and lenient parsing is bounded too.
+        let over = format!(
+            "{}Route: <sip:a.example.com>, <sip:b.example.com>\r\n",
+            fields(MAX_HEADER_FIELDS - 1)
+        );
+        assert_eq!(
+            lines(&over),
+            Err(ParseError::TooManyHeaders {
+                what: "header",
+                limit: MAX_HEADER_FIELDS
+            })
+        );
+        let src = ByteStr::from(over);
+        let lfs = line_feeds(src.as_bytes());
+        assert!(parse_header_lines(&src, src.as_str(), &lfs, 0, true, false).is_err());
+
+        let via = |i: usize| format!("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK{i}");
+        let vias = |n: usize| (0..n).map(via).collect::<Vec<_>>().join(", ");
+        let ok = format!("Via: {}\r\n", vias(MAX_VIAS));
+        assert_eq!(lines(&ok).unwrap().0.len(), MAX_VIAS);
+        let split = format!("Via: {}\r\nVia: {}\r\n", vias(40), vias(MAX_VIAS - 39));
+        assert_eq!(
+            lines(&split),
+            Err(ParseError::TooManyHeaders {
+                what: "Via",
+                limit: MAX_VIAS
+            })
+        );
     }
 }

@@ -12,4 +12,5 @@ pub(crate) mod uri;
 mod uri_compare;
 pub(crate) mod via;
 
+pub use header_section::{MAX_HEADER_FIELDS, MAX_VIAS};
 pub use message::salvage_headers;
