@@ -18,6 +18,10 @@ pub const DEFAULT_TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_UDP_RECV_BUFFER: usize = 4 * 1024 * 1024;
 /// Default for [`TransportConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default for [`TransportConfig::max_connections_per_source`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_SOURCE: usize = 100;
+/// Default for [`TransportConfig::stream_message_timeout`]: twenty seconds.
+pub const DEFAULT_STREAM_MESSAGE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default for [`TransportConfig::tls_handshake_timeout`]: ten seconds.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -98,6 +102,16 @@ pub struct TransportConfig {
     /// Open connections (inbound, outbound and connecting) beyond which new
     /// ones are refused. TLS handshakes in progress count too.
     pub max_connections: usize,
+    /// Inbound connections (TCP, TLS, WS, WSS, handshakes included) one source
+    /// IP address may hold at once; more are closed at once and counted. Zero:
+    /// no limit. Phones behind one NAT share an address: raise it for them.
+    pub max_connections_per_source: usize,
+    /// Once the first byte of a message has arrived on an inbound connection
+    /// (for TLS, of the record carrying it), the whole message must follow
+    /// within this long or the connection is closed and counted (a slow
+    /// sender). The time between messages is bounded by `tcp_idle_timeout`
+    /// only. Zero disables the limit.
+    pub stream_message_timeout: Duration,
     /// Certificate and settings of the TLS listeners; required when a
     /// listener is [`Transport::Tls`].
     pub tls_server: Option<Arc<rustls::ServerConfig>>,
@@ -121,6 +135,8 @@ impl Default for TransportConfig {
             tcp_connect_timeout: DEFAULT_TCP_CONNECT_TIMEOUT,
             udp_recv_buffer: DEFAULT_UDP_RECV_BUFFER,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_source: DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+            stream_message_timeout: DEFAULT_STREAM_MESSAGE_TIMEOUT,
             tls_server: None,
             tls_client: None,
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,

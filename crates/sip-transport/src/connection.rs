@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catch::catch_panic;
 use crate::flows::{Outbound, Queue};
+use crate::guard::{Admitted, MessageMark};
 use crate::handler::InboundHandler;
 use crate::shared::Shared;
 use crate::stats::{add, bump};
@@ -59,6 +60,8 @@ pub(crate) enum CloseReason {
     BadFrames,
     /// No traffic for the idle timeout.
     Idle,
+    /// A message begun and not completed within `stream_message_timeout`.
+    SlowMessage,
     /// `close_flow` or shutdown.
     Closed,
 }
@@ -73,6 +76,7 @@ impl fmt::Display for CloseReason {
             CloseReason::TooLarge => f.write_str("message too large"),
             CloseReason::BadFrames => f.write_str("too many frames without exactly one message"),
             CloseReason::Idle => f.write_str("idle timeout"),
+            CloseReason::SlowMessage => f.write_str("message not completed in time"),
             CloseReason::Closed => f.write_str("closed locally"),
         }
     }
@@ -127,6 +131,9 @@ pub(crate) struct NewFlow {
     pub(crate) rx: mpsc::Receiver<Outbound>,
     /// Cancelled by `close_flow` and shutdown.
     pub(crate) close: CancellationToken,
+    /// An inbound connection's source slot and message mark; `None` for
+    /// connections this side opened.
+    pub(crate) admitted: Option<Admitted>,
 }
 
 /// Runs the registered flow until it closes, then reports the close and fails
@@ -186,15 +193,17 @@ async fn serve<H, R, W>(
         queue,
         mut rx,
         close,
+        admitted,
     } = new_flow;
     let flow = peer.flow.expect("a connection's peer carries its flow id");
     let registration = Registration { shared, flow };
     let activity = Activity::new();
+    let mark = admitted.as_ref().map(|a| &a.mark);
     let mut framer = StreamFramer::new(shared.limits.max_stream_message);
     let mut in_flight: Option<Outbound> = None;
 
     let reason = tokio::select! {
-        reason = read_loop(shared, handler, peer, &mut reader, &mut framer, &queue, &activity) => reason,
+        reason = read_loop(shared, handler, peer, &mut reader, &mut framer, &queue, &activity, mark) => reason,
         error = write_loop(shared, &mut writer, &mut rx, &mut in_flight, &activity) => {
             CloseReason::WriteFailed(error)
         }
@@ -213,6 +222,7 @@ async fn serve<H, R, W>(
     drop(writer);
     drop(registration);
     drop(queue);
+    drop(admitted);
 
     finish(shared, handler, peer, reason, &mut rx, in_flight, reported);
 }
@@ -290,6 +300,7 @@ pub(crate) fn count_close(shared: &Shared, peer: Peer, reason: &CloseReason) {
         CloseReason::TooLarge => bump(&drops.stream_oversize),
         CloseReason::BadFrames => bump(&drops.ws_connections_closed),
         CloseReason::Idle => bump(&drops.idle_timeouts),
+        CloseReason::SlowMessage => bump(&drops.slow_messages),
         CloseReason::PeerClosed | CloseReason::Closed => {}
     }
     tracing::debug!(
@@ -302,6 +313,11 @@ pub(crate) fn count_close(shared: &Shared, peer: Peer, reason: &CloseReason) {
 }
 
 /// Reads, frames and delivers until the stream ends or cannot be framed.
+/// `mark` is told whenever no unfinished message remains.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of one connection, borrowed separately from the select! branches"
+)]
 async fn read_loop<H, R>(
     shared: &Shared,
     handler: &H,
@@ -310,6 +326,7 @@ async fn read_loop<H, R>(
     framer: &mut StreamFramer,
     queue: &Queue,
     activity: &Activity,
+    mark: Option<&MessageMark>,
 ) -> CloseReason
 where
     H: InboundHandler,
@@ -342,8 +359,14 @@ where
         }
         // Every complete frame is gone, so what remains is one unfinished
         // message; past the limit it can only grow into an oversize one.
-        if framer.buffered() > max {
+        let buffered = framer.buffered();
+        if buffered > max {
             return CloseReason::TooLarge;
+        }
+        if buffered == 0
+            && let Some(mark) = mark
+        {
+            mark.complete();
         }
         match read_into(reader, framer).await {
             Ok(0) => return CloseReason::PeerClosed,
@@ -357,8 +380,20 @@ where
             Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
                 return CloseReason::PeerClosed;
             }
-            Err(error) => return CloseReason::ReadFailed(error),
+            Err(error) => return read_failed(error),
         }
+    }
+}
+
+/// Why a failed read closes a connection: the message clock of [`Paced`]
+/// (`TimedOut`), or an I/O error.
+///
+/// [`Paced`]: crate::guard::Paced
+pub(crate) fn read_failed(error: io::Error) -> CloseReason {
+    if error.kind() == io::ErrorKind::TimedOut {
+        CloseReason::SlowMessage
+    } else {
+        CloseReason::ReadFailed(error)
     }
 }
 

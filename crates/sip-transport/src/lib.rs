@@ -147,6 +147,7 @@ mod config;
 mod connection;
 mod error;
 mod flows;
+mod guard;
 mod handler;
 mod shared;
 mod stats;
@@ -157,9 +158,10 @@ mod udp;
 mod ws;
 
 pub use config::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_STREAM_MESSAGE, DEFAULT_MAX_UDP_MESSAGE,
-    DEFAULT_TCP_CONNECT_TIMEOUT, DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
-    DEFAULT_UDP_RECV_BUFFER, ListenerConfig, TransportConfig,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_SOURCE, DEFAULT_MAX_STREAM_MESSAGE,
+    DEFAULT_MAX_UDP_MESSAGE, DEFAULT_STREAM_MESSAGE_TIMEOUT, DEFAULT_TCP_CONNECT_TIMEOUT,
+    DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_UDP_RECV_BUFFER,
+    ListenerConfig, TransportConfig,
 };
 pub use error::TransportError;
 pub use handler::InboundHandler;

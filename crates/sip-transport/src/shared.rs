@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::flows::{FlowTable, Outbound, Queue};
+use crate::guard::SourceCounts;
 use crate::handler::InboundHandler;
 use crate::stats::Counters;
 use crate::tls::TlsPeers;
@@ -28,6 +29,8 @@ pub(crate) struct Limits {
     pub(crate) tcp_idle_timeout: Duration,
     pub(crate) tcp_connect_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) max_connections_per_source: usize,
+    pub(crate) stream_message_timeout: Duration,
     pub(crate) tls_handshake_timeout: Duration,
 }
 
@@ -120,6 +123,8 @@ pub(crate) struct Shared {
     /// Inbound TLS handshakes in progress (not yet in the table, but
     /// counted against `max_connections`).
     pub(crate) handshakes: AtomicUsize,
+    /// Open inbound connections per source address.
+    pub(crate) sources: SourceCounts,
 }
 
 impl Shared {

@@ -57,6 +57,12 @@ counters! {
         stream_write_errors,
         /// Connections closed after `tcp_idle_timeout` without traffic.
         idle_timeouts,
+        /// Inbound connections refused because their source address held
+        /// `max_connections_per_source` already.
+        source_connections_refused,
+        /// Connections closed because a message, once begun, was not complete
+        /// within `stream_message_timeout` (a slow sender).
+        slow_messages,
         /// Connections refused because `max_connections` was reached (inbound
         /// connections closed at once, outbound ones not attempted).
         connections_refused,

@@ -28,6 +28,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::connection::{self, NewFlow, report_unsent, take_unsent};
 use crate::error::TransportError;
 use crate::flows::{FLOW_QUEUE, Outbound, Queue, Refusal, RemoteKey, Route, next_flow_id};
+use crate::guard::{Admitted, SourceSlot, paced};
 use crate::handler::InboundHandler;
 use crate::shared::Shared;
 use crate::stats::bump;
@@ -64,16 +65,23 @@ pub(crate) async fn accept_loop<H: InboundHandler>(
             () = shared.shutdown.cancelled() => return,
         };
         match accepted {
-            Ok((stream, remote)) => match &kind {
-                Accept::Tcp => accept_one(&shared, &handler, stream, remote),
-                Accept::Tls(acceptor) => {
-                    spawn_handshake(&shared, &handler, acceptor, stream, remote);
+            Ok((stream, remote)) => {
+                // Dropping the stream closes a connection over its source's limit.
+                let Some(slot) = SourceSlot::take(&shared, remote.ip()) else {
+                    continue;
+                };
+                match &kind {
+                    Accept::Tcp => accept_one(&shared, &handler, stream, remote, slot),
+                    Accept::Tls(acceptor) => {
+                        spawn_handshake(&shared, &handler, acceptor, stream, remote, slot);
+                    }
+                    Accept::Ws => ws::spawn_accept(&shared, &handler, None, stream, remote, slot),
+                    Accept::Wss(acceptor) => {
+                        let acceptor = Some(acceptor.clone());
+                        ws::spawn_accept(&shared, &handler, acceptor, stream, remote, slot);
+                    }
                 }
-                Accept::Ws => ws::spawn_accept(&shared, &handler, None, stream, remote),
-                Accept::Wss(acceptor) => {
-                    ws::spawn_accept(&shared, &handler, Some(acceptor.clone()), stream, remote);
-                }
-            },
+            }
             Err(error) => {
                 tracing::warn!(%error, "TCP accept failed");
                 tokio::select! {
@@ -90,6 +98,7 @@ fn accept_one<H: InboundHandler>(
     handler: &Arc<H>,
     stream: TcpStream,
     remote: SocketAddr,
+    slot: SourceSlot,
 ) {
     let local = match stream.local_addr() {
         Ok(local) => local,
@@ -101,6 +110,8 @@ fn accept_one<H: InboundHandler>(
     // SIP messages are written whole; Nagle would only delay them.
     let _ = stream.set_nodelay(true);
     let (reader, writer) = stream.into_split();
+    let (reader, mark) = paced(reader, shared.limits.stream_message_timeout);
+    let admitted = Admitted { _slot: slot, mark };
     if let Some(task) = register(
         shared,
         handler,
@@ -109,6 +120,7 @@ fn accept_one<H: InboundHandler>(
         local,
         reader,
         writer,
+        admitted,
     ) {
         shared.tasks.spawn_on(task, &shared.runtime);
     }
@@ -123,6 +135,7 @@ fn spawn_handshake<H: InboundHandler>(
     acceptor: &TlsAcceptor,
     stream: TcpStream,
     remote: SocketAddr,
+    slot: SourceSlot,
 ) {
     let handshakes = shared.handshakes.fetch_add(1, Ordering::Relaxed);
     if handshakes + shared.flows().open_count() >= shared.limits.max_connections {
@@ -138,6 +151,8 @@ fn spawn_handshake<H: InboundHandler>(
         async move {
             let local = stream.local_addr();
             let _ = stream.set_nodelay(true);
+            // Under TLS, so that a dribbled record counts as a slow message.
+            let (stream, mark) = paced(stream, shared.limits.stream_message_timeout);
             let timeout = shared.limits.tls_handshake_timeout;
             let handshake = tls::accept(&acceptor, stream, timeout, &shared.counters.drops);
             let done = tokio::select! {
@@ -157,8 +172,11 @@ fn spawn_handshake<H: InboundHandler>(
                 }
                 (None, _) => return,
             };
+            // The handshake is no message: the reader's first pass, with
+            // nothing unframed, stops the clock the handshake started.
             let (stream, local) = stream;
             let (reader, writer) = tokio::io::split(stream);
+            let admitted = Admitted { _slot: slot, mark };
             let registered = register(
                 &shared,
                 &handler,
@@ -167,6 +185,7 @@ fn spawn_handshake<H: InboundHandler>(
                 local,
                 reader,
                 writer,
+                admitted,
             );
             if let Some(flow) = registered {
                 flow.await;
@@ -178,6 +197,10 @@ fn spawn_handshake<H: InboundHandler>(
 
 /// Enters an accepted connection into the table; the returned future serves
 /// it. `None` when the table refuses it (limit, shutdown).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "an accepted connection's parts, moved into the flow's task"
+)]
 fn register<H, R, W>(
     shared: &Arc<Shared>,
     handler: &Arc<H>,
@@ -186,6 +209,7 @@ fn register<H, R, W>(
     local: SocketAddr,
     reader: R,
     writer: W,
+    admitted: Admitted,
 ) -> Option<impl Future<Output = ()> + Send + 'static>
 where
     H: InboundHandler,
@@ -214,6 +238,7 @@ where
         queue,
         rx,
         close,
+        admitted: Some(admitted),
     };
     Some(connection::run(
         shared.clone(),
@@ -389,6 +414,7 @@ async fn run_connected<H, R, W>(
         queue,
         rx,
         close,
+        admitted: None,
     };
     connection::run(shared, handler, new_flow, reader, writer).await;
 }

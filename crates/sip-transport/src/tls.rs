@@ -18,6 +18,7 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, client, server};
 
@@ -127,12 +128,12 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// Runs the server side of a handshake on an accepted connection.
-pub(crate) async fn accept(
+pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     acceptor: &TlsAcceptor,
-    stream: TcpStream,
+    stream: S,
     timeout: Duration,
     drops: &DropCounters,
-) -> io::Result<server::TlsStream<TcpStream>> {
+) -> io::Result<server::TlsStream<S>> {
     bounded(acceptor.accept(stream), timeout, drops).await
 }
 

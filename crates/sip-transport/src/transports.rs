@@ -18,6 +18,7 @@ use crate::bind::{BoundSocket, bind_all};
 use crate::config::TransportConfig;
 use crate::error::TransportError;
 use crate::flows::FlowTable;
+use crate::guard::SourceCounts;
 use crate::handler::InboundHandler;
 use crate::shared::{Events, HandlerEvents, Limits, Shared};
 use crate::stats::{Counters, TransportStats};
@@ -103,6 +104,8 @@ impl Transports {
                 tcp_idle_timeout: config.tcp_idle_timeout,
                 tcp_connect_timeout: config.tcp_connect_timeout,
                 max_connections: config.max_connections,
+                max_connections_per_source: config.max_connections_per_source,
+                stream_message_timeout: config.stream_message_timeout,
                 tls_handshake_timeout: config.tls_handshake_timeout,
             },
             local_addrs,
@@ -117,6 +120,7 @@ impl Transports {
             tls_client: config.tls_client,
             tls_peers: Default::default(),
             handshakes: AtomicUsize::new(0),
+            sources: SourceCounts::default(),
         });
         for endpoint in udp_endpoints {
             let receive = udp::receive(shared.clone(), handler.clone(), endpoint);

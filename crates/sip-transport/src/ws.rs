@@ -36,6 +36,7 @@ use crate::connection::{
     self, Activity, CLOSE_WAIT, CloseReason, NewFlow, PONG, Registration, idle_watch,
 };
 use crate::flows::{FLOW_QUEUE, Outbound, Queue, Refusal, next_flow_id};
+use crate::guard::{Admitted, MessageMark, SourceSlot, paced};
 use crate::handler::InboundHandler;
 use crate::shared::Shared;
 use crate::stats::{add, bump};
@@ -80,6 +81,7 @@ pub(crate) fn spawn_accept<H: InboundHandler>(
     acceptor: Option<TlsAcceptor>,
     stream: TcpStream,
     remote: SocketAddr,
+    slot: SourceSlot,
 ) {
     if !enter_handshake(shared, remote) {
         return;
@@ -91,6 +93,8 @@ pub(crate) fn spawn_accept<H: InboundHandler>(
     let task = async move {
         let local = stream.local_addr();
         let _ = stream.set_nodelay(true);
+        // Under TLS, so that a dribbled record counts as a slow message.
+        let (stream, mark) = paced(stream, shared.limits.stream_message_timeout);
         let timeout = shared.limits.tls_handshake_timeout;
         let transport = if acceptor.is_some() {
             Transport::Wss
@@ -113,7 +117,10 @@ pub(crate) fn spawn_accept<H: InboundHandler>(
         shared.handshakes.fetch_sub(1, Ordering::Relaxed);
         match (done, local) {
             (Some(Ok(socket)), Ok(local)) => {
-                serve_new(shared, handler, transport, remote, local, socket).await;
+                // The handshakes are not messages: the clock starts with the first.
+                mark.complete();
+                let admitted = Admitted { _slot: slot, mark };
+                serve_new(shared, handler, transport, remote, local, socket, admitted).await;
             }
             (Some(Err(error)), _) => tracing::debug!(%remote, %error, "WebSocket handshake failed"),
             (Some(Ok(_)), Err(error)) => {
@@ -135,6 +142,9 @@ pub(crate) fn spawn_upgraded<H: InboundHandler>(
     remote: SocketAddr,
     local: SocketAddr,
 ) {
+    let Some(slot) = SourceSlot::take(shared, remote.ip()) else {
+        return;
+    };
     if !enter_handshake(shared, remote) {
         return;
     }
@@ -142,9 +152,12 @@ pub(crate) fn spawn_upgraded<H: InboundHandler>(
     let (runtime, tasks) = (shared.runtime.clone(), shared.tasks.clone());
     let shared = shared.clone();
     let task = async move {
+        let (io, mark) = paced(io, shared.limits.stream_message_timeout);
+        let io: Box<dyn Io> = Box::new(io);
         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         shared.handshakes.fetch_sub(1, Ordering::Relaxed);
-        serve_new(shared, handler, transport, remote, local, socket).await;
+        let admitted = Admitted { _slot: slot, mark };
+        serve_new(shared, handler, transport, remote, local, socket, admitted).await;
     };
     tasks.spawn_on(task, &runtime);
 }
@@ -216,6 +229,7 @@ async fn serve_new<H: InboundHandler>(
     remote: SocketAddr,
     local: SocketAddr,
     socket: WebSocketStream<Box<dyn Io>>,
+    admitted: Admitted,
 ) {
     let peer = Peer {
         transport,
@@ -237,6 +251,7 @@ async fn serve_new<H: InboundHandler>(
         queue,
         rx,
         close,
+        admitted: Some(admitted),
     };
     let reported = AtomicBool::new(false);
     let serving = serve(&shared, &*handler, new_flow, socket, &reported);
@@ -255,7 +270,9 @@ async fn serve<H: InboundHandler>(
         queue,
         mut rx,
         close,
+        admitted,
     } = new_flow;
+    let mark = admitted.as_ref().map(|a| &a.mark);
     let flow = peer.flow.expect("a connection's peer carries its flow id");
     let registration = Registration { shared, flow };
     let activity = Activity::new();
@@ -263,7 +280,7 @@ async fn serve<H: InboundHandler>(
     let mut in_flight: Option<Outbound> = None;
 
     let reason = tokio::select! {
-        reason = read_loop(shared, handler, peer, &mut stream, &queue, &activity) => reason,
+        reason = read_loop(shared, handler, peer, &mut stream, &queue, &activity, mark) => reason,
         error = write_loop(shared, &mut sink, &mut rx, &mut in_flight, &activity) => {
             CloseReason::WriteFailed(error)
         }
@@ -280,6 +297,7 @@ async fn serve<H: InboundHandler>(
     drop((sink, stream));
     drop(registration);
     drop(queue);
+    drop(admitted);
 
     connection::finish(shared, handler, peer, reason, &mut rx, in_flight, reported);
 }
@@ -312,7 +330,8 @@ fn content(payload: &[u8], max: usize) -> Content {
     }
 }
 
-/// Delivers one message per data frame until the connection ends.
+/// Delivers one message per data frame until the connection ends; `mark` is
+/// told after every frame.
 async fn read_loop<H, S>(
     shared: &Shared,
     handler: &H,
@@ -320,6 +339,7 @@ async fn read_loop<H, S>(
     stream: &mut S,
     queue: &Queue,
     activity: &Activity,
+    mark: Option<&MessageMark>,
 ) -> CloseReason
 where
     H: InboundHandler,
@@ -334,6 +354,9 @@ where
             Some(Err(error)) => return read_error(error),
         };
         activity.touch();
+        if let Some(mark) = mark {
+            mark.complete();
+        }
         let payload = match message {
             Message::Text(text) => Bytes::from(text),
             Message::Binary(bytes) => bytes,
@@ -384,7 +407,7 @@ fn read_error(error: WsError) -> CloseReason {
         WsError::Io(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
             CloseReason::PeerClosed
         }
-        WsError::Io(error) => CloseReason::ReadFailed(error),
+        WsError::Io(error) => connection::read_failed(error),
         other => CloseReason::ReadFailed(io::Error::new(io::ErrorKind::InvalidData, other)),
     }
 }

@@ -344,3 +344,61 @@ async fn a_panicking_handler_closes_only_its_connection() {
     assert_eq!(harness.message().await.0, options);
     harness.transports.shutdown().await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_per_source_limit_are_refused() {
+    let mut harness = Harness::udp_and_tcp(|config| config.max_connections_per_source = 2).await;
+    let mut first = connect(&harness).await;
+    first.write_all(&request("src-1", "")).await.unwrap();
+    let (_, first_peer) = harness.message().await;
+    let mut second = connect(&harness).await;
+    second.write_all(&request("src-2", "")).await.unwrap();
+    harness.message().await;
+
+    let mut third = connect(&harness).await;
+    expect_eof(&mut third).await;
+    let stats = harness.transports.stats();
+    assert_eq!(stats.drops.source_connections_refused, 1);
+    assert_eq!(stats.flows_open, 2);
+
+    // Another source address has its own count.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut other = socket.connect(harness.addr(Transport::Tcp)).await.unwrap();
+    other.write_all(&request("src-other", "")).await.unwrap();
+    let (_, other_peer) = harness.message().await;
+    assert_eq!(other_peer.remote.ip().to_string(), "127.0.0.2");
+
+    // A closed connection gives its place back.
+    drop(first);
+    assert_eq!(harness.closed().await.1, first_peer);
+    let mut fourth = connect(&harness).await;
+    fourth.write_all(&request("src-4", "")).await.unwrap();
+    harness.message().await;
+    assert_eq!(
+        harness.transports.stats().drops.source_connections_refused,
+        1
+    );
+    harness.transports.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_message_not_completed_in_time_closes_the_connection() {
+    let limit = std::time::Duration::from_millis(300);
+    let mut harness = Harness::udp_and_tcp(|config| config.stream_message_timeout = limit).await;
+    let mut phone = connect(&harness).await;
+    phone.write_all(&request("slow-1", "")).await.unwrap();
+    let (_, peer) = harness.message().await;
+
+    // Part of a message, and nothing more: a slow sender.
+    let text = request("slow-2", "");
+    phone.write_all(&text[..40]).await.unwrap();
+    let begun = Instant::now();
+    let (flow, _) = harness.closed().await;
+    assert!(begun.elapsed() >= limit - std::time::Duration::from_millis(50));
+    assert_eq!(Some(flow), peer.flow);
+    expect_eof(&mut phone).await;
+    let drops = harness.transports.stats().drops;
+    assert_eq!((drops.slow_messages, drops.idle_timeouts), (1, 0));
+    harness.transports.shutdown().await;
+}

@@ -357,3 +357,25 @@ async fn tls_destinations_without_client_settings_are_unsupported() {
     ));
     harness.transports.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_message_clock_starts_after_the_handshake_and_catches_a_slow_record() {
+    let limit = Duration::from_millis(300);
+    let (mut harness, cert) = tls_harness(|config| config.stream_message_timeout = limit).await;
+    let mut phone = tls_client(&harness, &cert).await;
+    // Quiet after the handshake for longer than the limit: still open, since
+    // the handshake is no message.
+    tokio::time::sleep(limit * 2).await;
+    phone.write_all(&request("tls-clock-1", "")).await.unwrap();
+    phone.flush().await.unwrap();
+    let (_, peer) = harness.message().await;
+
+    // Half a message, then silence: closed as a slow sender.
+    let text = request("tls-clock-2", "");
+    phone.write_all(&text[..40]).await.unwrap();
+    phone.flush().await.unwrap();
+    let (flow, _) = harness.closed().await;
+    assert_eq!(Some(flow), peer.flow);
+    assert_eq!(harness.transports.stats().drops.slow_messages, 1);
+    harness.transports.shutdown().await;
+}

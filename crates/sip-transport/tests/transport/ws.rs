@@ -247,3 +247,29 @@ async fn an_upgraded_connection_becomes_a_wss_flow() {
     drop(client);
     harness.closed().await;
 }
+
+#[tokio::test]
+async fn the_message_clock_starts_after_the_handshake_and_catches_a_slow_frame() {
+    use tokio::io::AsyncWriteExt;
+    let limit = Duration::from_millis(300);
+    let mut config = TransportConfig::with_listeners(vec![ListenerConfig::ws(loopback(0))]);
+    config.stream_message_timeout = limit;
+    let mut harness = Harness::start(config).await;
+    let mut client = connect(&harness, Some("sip")).await.expect("handshake");
+    // Quiet after the handshake for longer than the limit: still open.
+    tokio::time::sleep(limit * 2).await;
+    let sent = request("ws-clock-1", "");
+    client
+        .send(Message::text(String::from_utf8(sent).unwrap()))
+        .await
+        .unwrap();
+    let (_, peer) = harness.message().await;
+
+    // The header and mask of a 5-byte text frame, and no payload.
+    let raw = client.get_mut();
+    raw.write_all(&[0x81, 0x85, 1, 2, 3, 4]).await.unwrap();
+    let (flow, _) = harness.closed().await;
+    assert_eq!(Some(flow), peer.flow);
+    assert_eq!(harness.transports.stats().drops.slow_messages, 1);
+    harness.transports.shutdown().await;
+}
