@@ -104,6 +104,11 @@ pub struct CallPolicy {
     pub cdr_timeout: Duration,
     /// Most calls at once; further INVITEs get 503 with `Retry-After`.
     pub max_calls: usize,
+    /// Most live calls one local user may have placed at once (a stolen
+    /// password then reaches only so many numbers); their further INVITEs
+    /// get 503 with `Retry-After`. Calls from trunks are not counted. Zero:
+    /// no limit. Default 10.
+    pub max_calls_per_user: usize,
     /// Whether calls' media goes through the media gateway
     /// ([`crate::Effect::MediaOffer`]'s `anchor`) when the dialplan rule
     /// says nothing (`media = "anchor" | "pass-through"`), and always for
@@ -142,6 +147,7 @@ impl Default for CallPolicy {
             media_timeout: Duration::from_secs(2),
             cdr_timeout: Duration::from_secs(30),
             max_calls: 10_000,
+            max_calls_per_user: 10,
             anchor_media: true,
             media_gateway: true,
             keepalive_interval: None,

@@ -427,3 +427,49 @@ fn keepalives_go_to_udp_devices_that_ask() {
     assert_eq!(h.sent.drain(..).count(), 1);
     assert_eq!(h.switch.stats().keepalives, 2);
 }
+
+#[test]
+fn a_user_over_the_per_user_call_limit_gets_503_until_a_call_ends() {
+    let mut config = SwitchConfig::for_tests();
+    config.calls.max_calls_per_user = 2;
+    let mut h = Harness::with_config(config);
+    let alice = Phone::alice();
+    let bob = Phone::bob();
+    h.register_phone(&alice);
+    h.register_phone(&bob);
+    h.take_sent();
+    let first = h.call(&alice, "sip:bob@example.test", "pu-1", SDP_A);
+    h.take_sent();
+    h.call(&alice, "sip:bob@example.test", "pu-2", SDP_A);
+    h.take_sent();
+    assert_eq!(h.switch.calls().count(), 2);
+
+    // A third call while two ring: refused before routing, nobody rings.
+    h.call(&alice, "sip:bob@example.test", "pu-3", SDP_A);
+    let sent = h.take_sent();
+    let (_, to_alice) = to_addr(&sent, alice.addr());
+    assert_eq!(codes(&to_alice), [503]);
+    assert_eq!(
+        to_alice[0]
+            .headers
+            .get(&HeaderName::RetryAfter)
+            .map(|v| v.as_str()),
+        Some("5")
+    );
+    assert!(to_addr(&sent, bob.addr()).0.is_empty());
+    assert_eq!(h.switch.calls().count(), 2);
+
+    // Another user is not affected by alice's count.
+    h.call(&bob, "sip:alice@example.test", "pu-4", SDP_A);
+    assert_eq!(h.switch.calls().count(), 3);
+    h.take_sent();
+
+    // Once one of alice's calls ends, she may call again.
+    h.send_request(&first.cancel(), alice.peer);
+    h.take_sent();
+    assert_eq!(h.switch.calls().count(), 2);
+    h.call(&alice, "sip:bob@example.test", "pu-5", SDP_A);
+    let sent = h.take_sent();
+    assert_eq!(methods(&to_addr(&sent, bob.addr()).0), [Method::Invite]);
+    assert_eq!(h.switch.calls().count(), 3);
+}

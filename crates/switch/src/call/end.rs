@@ -227,6 +227,7 @@ impl Switch {
                 self.stats.calls_failed += 1;
             }
         }
+        self.calls.source_ended(&record.source);
         self.events.push_back(SwitchEvent::CallEnded {
             call: call.id,
             call_id: record.call_id.clone(),

@@ -63,6 +63,15 @@ impl Switch {
         let Some(admitted) = self.admit(now, unix_ms, tx, &request, core, peer, resumed) else {
             return;
         };
+        let per_user = self.config.calls.max_calls_per_user;
+        if per_user != 0
+            && let CallSource::User(user) = &admitted.source
+            && self.calls.of_user(user) as usize >= per_user
+        {
+            tracing::debug!(%user, limit = per_user, "calls per user reached");
+            self.service_unavailable(now, tx, &request);
+            return;
+        }
         if !resumed {
             self.reply(now, tx, &request, StatusCode::TRYING, None, |_| {});
         }
@@ -354,6 +363,7 @@ impl Switch {
         self.calls.add_dialog(&call.a, id, LegId::A);
         self.calls.by_tx.insert(tx, (id, TxRole::AInvite));
         self.stats.calls_attempted += 1;
+        self.calls.source_started(&call.cdr.source);
         self.events.push_back(SwitchEvent::CallStarted {
             call: id,
             call_id: call.cdr.call_id.clone(),

@@ -46,7 +46,7 @@ use sb_sip_transaction::TxId;
 
 use crate::config::TrunkConfig;
 use crate::timers::{TimerHandle, TimerQueue};
-use cdr::{CallDestination, CdrRecord, Disposition};
+use cdr::{CallDestination, CallSource, CdrRecord, Disposition};
 pub(crate) use dialog::Dialog;
 pub(crate) use local::LocalPlay;
 pub(crate) use media::MediaStep;
@@ -361,6 +361,9 @@ pub(crate) struct Calls {
     /// INVITE client transactions given up 64·T1 after their CANCEL unless
     /// a final response ends them first (RFC 3261 §9.1).
     pub(crate) guards: TimerQueue<TxId>,
+    /// Live calls placed by each local user (by the name they authenticated
+    /// as), for [`crate::CallPolicy::max_calls_per_user`].
+    per_user: HashMap<ByteStr, u32, FixedState>,
     next: u64,
 }
 
@@ -372,7 +375,32 @@ impl Calls {
             by_tx: HashMap::with_hasher(FixedState::with_seed(seed)),
             timers: TimerQueue::new(),
             guards: TimerQueue::new(),
+            per_user: HashMap::with_hasher(FixedState::with_seed(seed)),
             next: 1,
+        }
+    }
+
+    /// Live calls `user` placed.
+    pub(crate) fn of_user(&self, user: &ByteStr) -> u32 {
+        self.per_user.get(user).copied().unwrap_or(0)
+    }
+
+    /// A call placed by `source` began (trunk calls are not counted).
+    pub(crate) fn source_started(&mut self, source: &CallSource) {
+        if let CallSource::User(user) = source {
+            *self.per_user.entry(user.clone()).or_insert(0) += 1;
+        }
+    }
+
+    /// A call placed by `source` ended.
+    pub(crate) fn source_ended(&mut self, source: &CallSource) {
+        if let CallSource::User(user) = source
+            && let Some(count) = self.per_user.get_mut(user)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.per_user.remove(user);
+            }
         }
     }
 
