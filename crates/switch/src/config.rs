@@ -109,6 +109,10 @@ pub struct CallPolicy {
     /// get 503 with `Retry-After`. Calls from trunks are not counted. Zero:
     /// no limit. Default 10.
     pub max_calls_per_user: usize,
+    /// How long the hang-up of an answered call (the 200 to the BYE, the
+    /// BYE to the other leg) waits for the call's record to be committed
+    /// before it is confirmed regardless. Default 2 s.
+    pub record_wait: Duration,
     /// Whether calls' media goes through the media gateway
     /// ([`crate::Effect::MediaOffer`]'s `anchor`) when the dialplan rule
     /// says nothing (`media = "anchor" | "pass-through"`), and always for
@@ -148,6 +152,7 @@ impl Default for CallPolicy {
             cdr_timeout: Duration::from_secs(30),
             max_calls: 10_000,
             max_calls_per_user: 10,
+            record_wait: Duration::from_secs(2),
             anchor_media: true,
             media_gateway: true,
             keepalive_interval: None,

@@ -18,6 +18,7 @@ use sb_sip_message::{
 use sb_sip_transaction::{TimerKind, TransactionLayer, Transmit, TxEvent, TxId};
 
 use crate::auth::Authenticator;
+use crate::call::confirm::Confirmations;
 use crate::call::{CallSnapshot, Calls};
 use crate::config::SwitchConfig;
 use crate::directory::{Directory, DirectoryError, UserDirectory};
@@ -60,6 +61,8 @@ pub struct Switch {
     pub(crate) auth: Authenticator,
     pub(crate) domains: Domains,
     pub(crate) calls: Calls,
+    /// Hang-ups waiting for their call records.
+    pub(crate) confirmations: Confirmations,
     pub(crate) dialplan: Option<Arc<Dialplan>>,
     /// The context calls from users start in when the directory names none.
     pub(crate) user_context: ContextName,
@@ -108,6 +111,7 @@ impl Switch {
             auth: Authenticator::new(&config.auth, seed),
             domains: Domains::new(config.domains.clone(), config.local_ips.clone()),
             calls: Calls::new(seed),
+            confirmations: Confirmations::new(seed),
             dialplan: None,
             user_context: ContextName::from(config.calls.user_context.as_str()),
             directory: Directory::compile(
@@ -224,6 +228,7 @@ impl Switch {
             self.binding_removed(&aor, &binding, RemovalReason::Expired);
         }
         self.expire_effects(now, unix_ms);
+        self.release_overdue_confirmations(now);
         self.call_timers(now, unix_ms);
         self.keepalives(now);
         self.registration_timers(now);
@@ -325,6 +330,7 @@ impl Switch {
         for (at, why) in [
             (self.location.next_expiry(), Wakeup::BindingExpiry),
             (self.deadlines.next_deadline(), Wakeup::EffectDeadline),
+            (self.confirmations.next_deadline(), Wakeup::EffectDeadline),
             (self.calls.next_deadline(), Wakeup::Call),
             (self.keepalive_at, Wakeup::Keepalive),
             (self.reg_timers.next_deadline(), Wakeup::TrunkRegistration),

@@ -161,15 +161,18 @@ impl Switch {
                     self.media_failed(now, unix_ms, call, step);
                 }
             },
-            PendingKind::Cdr { record } => match result {
-                Ok(EffectResult::Written) => {}
-                other => {
-                    let reason = failure_reason(other, "CDR write");
-                    self.stats.cdr_write_failures += 1;
-                    self.events
-                        .push_back(SwitchEvent::CdrWriteFailed { record, reason });
+            PendingKind::Cdr { record } => {
+                match result {
+                    Ok(EffectResult::Written) => {}
+                    other => {
+                        let reason = failure_reason(other, "CDR write");
+                        self.stats.cdr_write_failures += 1;
+                        self.events
+                            .push_back(SwitchEvent::CdrWriteFailed { record, reason });
+                    }
                 }
-            },
+                self.record_settled(now, token);
+            }
         }
     }
 

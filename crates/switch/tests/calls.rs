@@ -7,7 +7,9 @@ mod support;
 use std::time::Duration;
 
 use sb_sip_message::{HeaderName, Method, StatusCode};
-use sb_switch::{CallDestination, CallSource, Disposition, Effect, HangupBy, LegId, SwitchEvent};
+use sb_switch::{
+    CallDestination, CallSource, Disposition, Effect, EffectResult, HangupBy, LegId, SwitchEvent,
+};
 use support::Harness;
 use support::calls::{Callee, Phone, SDP_A, SDP_B, codes, methods, to_addr};
 
@@ -374,4 +376,49 @@ fn busy_callee_gives_486_and_a_busy_cdr() {
     let ack = a.ack_failure(&to_a[0]);
     h.send_request(&ack, alice.peer);
     assert!(h.take_sent().is_empty());
+}
+
+#[test]
+fn a_hang_up_is_confirmed_once_the_record_is_committed() {
+    let (mut h, alice, bob) = registered();
+    h.auto_cdr = false;
+    let (mut a, _b) = answered(&mut h, &alice, &bob);
+    h.advance(Duration::from_secs(5));
+    let bye = a.request("BYE", "", "");
+    h.send_request(&bye, alice.peer);
+    // The record is being written: nobody hears of the end yet, and a
+    // retransmitted BYE changes nothing.
+    assert!(h.take_sent().is_empty());
+    h.send_request(&bye, alice.peer);
+    assert!(h.take_sent().is_empty());
+    let (token, _) = h
+        .effects
+        .iter()
+        .find(|(_, e)| matches!(e, Effect::WriteCdr(_)))
+        .cloned()
+        .expect("the record is written");
+    let unix = h.unix_ms();
+    h.switch
+        .handle_effect_result(h.now, unix, token, EffectResult::Written);
+    h.drain();
+    let sent = h.take_sent();
+    assert_eq!(codes(&to_addr(&sent, alice.addr()).1), [200]);
+    assert_eq!(methods(&to_addr(&sent, bob.addr()).0), [Method::Bye]);
+}
+
+#[test]
+fn a_hang_up_waits_for_its_record_at_most_record_wait() {
+    // The callee hangs up; the record is never answered.
+    let (mut h, alice, bob) = registered();
+    h.auto_cdr = false;
+    let (_a, mut b2) = answered(&mut h, &alice, &bob);
+    let bye = b2.request("BYE", "", "");
+    h.send_request(&bye, bob.peer);
+    assert!(h.take_sent().is_empty());
+    h.advance(Duration::from_millis(1_999));
+    assert!(h.take_sent().is_empty());
+    h.advance(Duration::from_millis(1));
+    let sent = h.take_sent();
+    assert_eq!(codes(&to_addr(&sent, bob.addr()).1), [200]);
+    assert_eq!(methods(&to_addr(&sent, alice.addr()).0), [Method::Bye]);
 }

@@ -9,9 +9,10 @@ use std::time::Instant;
 use sb_sip_message::{ByteStr, HeaderName, Method, StatusCode};
 
 use super::cdr::{Disposition, EndReason, HangupBy};
+use super::confirm::Onward;
 use super::{Call, CallRef, ForkState, LegId, TxRole};
 use crate::core::Switch;
-use crate::effects::Effect;
+use crate::effects::{Effect, EffectToken};
 use crate::events::SwitchEvent;
 use crate::pending::PendingKind;
 
@@ -121,6 +122,14 @@ impl Switch {
     /// still waiting for the ACK the other leg would have sent is
     /// acknowledged first (RFC 3261 §13.2.2.4: every 2xx gets its ACK).
     pub(crate) fn send_bye(&mut self, now: Instant, call: &mut Call, leg: LegId) {
+        if let Some(onward) = self.prepare_bye(call, leg) {
+            self.fire_bye(now, onward);
+        }
+    }
+
+    /// [`Switch::send_bye`] without the sending: the ACK owed on `leg` goes
+    /// out now, the BYE is returned for [`Switch::fire_bye`].
+    pub(crate) fn prepare_bye(&mut self, call: &mut Call, leg: LegId) -> Option<Onward> {
         if call.ack_wait.as_ref().is_some_and(|w| w.other == Some(leg))
             && let Some(wait) = call.ack_wait.take()
         {
@@ -138,25 +147,22 @@ impl Switch {
         }
         let branch = self.tx.new_branch();
         let id = call.id;
-        let Some(dialog) = call.dialog_mut(leg) else {
-            return;
-        };
-        if dialog.remote_tag.is_none() {
-            return;
-        }
+        let dialog = call.dialog_mut(leg)?;
+        dialog.remote_tag.as_ref()?;
         let mut bye = dialog.request(Method::Bye, &branch, 70, None);
         if let Some(ua) = &self.config.server_header {
             bye.headers.push(HeaderName::UserAgent, ua.as_str());
         }
-        match self.tx.send_request(now, bye, dialog.dest) {
-            Ok(tx) => {
-                self.calls.by_tx.insert(tx, (id, TxRole::Fire));
-            }
-            Err(e) => tracing::debug!(call = %id, %leg, error = %e, "BYE not sent"),
-        }
+        Some(Onward {
+            call: id,
+            leg,
+            request: bye,
+            dest: dialog.dest,
+        })
     }
 
     /// Forgets a call whose legs have been dealt with, and reports it.
+    /// Returns the effect writing its record.
     pub(crate) fn finish(
         &mut self,
         now: Instant,
@@ -165,7 +171,7 @@ impl Switch {
         disposition: Disposition,
         status: StatusCode,
         hangup_by: HangupBy,
-    ) {
+    ) -> EffectToken {
         if call.a_invite.is_some() {
             self.respond_a(now, &mut call, status, None, None, &[]);
         }
@@ -243,7 +249,7 @@ impl Switch {
             Effect::WriteCdr(record.clone()),
             timeout,
             PendingKind::Cdr { record },
-        );
+        )
     }
 
     /// A lookup the call needed failed: it cannot go on.

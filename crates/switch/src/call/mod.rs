@@ -25,6 +25,7 @@ pub(crate) mod snapshot;
 mod answer;
 mod best;
 mod cancel;
+pub(crate) mod confirm;
 mod dtmf;
 mod end;
 mod fork;

@@ -15,6 +15,7 @@ use sb_sip_message::{HeaderName, Method, Request, RequestCore, Response, StatusC
 use sb_sip_transaction::TxId;
 
 use super::cdr::{Disposition, HangupBy};
+use super::confirm::Confirm;
 use super::media::MediaStep;
 use super::{Call, CallRef, LegId, Relay, TxRole, is_sdp, relayed_method};
 use crate::core::{ALLOW, Switch};
@@ -123,8 +124,10 @@ impl Switch {
         );
     }
 
-    /// BYE (RFC 3261 §15.1.2): 200, then BYE on the other leg, and the call
-    /// is over. The caller's BYE before the answer cancels the call.
+    /// BYE (RFC 3261 §15.1.2): the call is over, BYE on the other leg. The
+    /// caller's BYE before the answer cancels the call. An answered call's
+    /// hang-up (the 200 to the BYE, the BYE to the other leg) is confirmed
+    /// once its record is committed (see [`super::confirm`]).
     fn on_bye(
         &mut self,
         now: Instant,
@@ -134,31 +137,48 @@ impl Switch {
         tx: TxId,
         bye: &Request,
     ) {
-        self.reply(now, tx, bye, StatusCode::OK, None, |_| {});
-        if leg.is_a() {
-            if call.a_invite.is_some() {
-                self.caller_gave_up(now, unix_ms, call);
-                return;
-            }
-            if let Some(winner) = call.winner {
-                self.send_bye(now, &mut call, winner);
-            }
-            self.finish(
-                now,
-                unix_ms,
-                call,
-                Disposition::Answered,
-                StatusCode::OK,
-                HangupBy::Caller,
-            );
+        let answered = call.a_invite.is_none();
+        let other = if leg.is_a() {
+            call.winner
         } else if call.winner == Some(leg) {
-            // Hung up before the caller got the answer: 480 to the caller.
-            let unanswered = StatusCode::TEMPORARILY_UNAVAILABLE;
-            self.end_after_callee(now, unix_ms, call, unanswered, HangupBy::Callee);
+            Some(LegId::A)
         } else {
             // A device that did not win has nothing to end.
+            self.reply(now, tx, bye, StatusCode::OK, None, |_| {});
             self.calls.map.insert(call.id, call);
+            return;
+        };
+        if !answered {
+            self.reply(now, tx, bye, StatusCode::OK, None, |_| {});
+            if leg.is_a() {
+                self.caller_gave_up(now, unix_ms, call);
+            } else {
+                // Hung up before the caller got the answer: 480 to the caller.
+                let unanswered = StatusCode::TEMPORARILY_UNAVAILABLE;
+                self.end_after_callee(now, unix_ms, call, unanswered, HangupBy::Callee);
+            }
+            return;
         }
+        let onward = other.and_then(|other| self.prepare_bye(&mut call, other));
+        let hangup_by = if leg.is_a() {
+            HangupBy::Caller
+        } else {
+            HangupBy::Callee
+        };
+        let record = self.finish(
+            now,
+            unix_ms,
+            call,
+            Disposition::Answered,
+            StatusCode::OK,
+            hangup_by,
+        );
+        let confirm = Confirm {
+            tx,
+            bye: bye.clone(),
+            onward,
+        };
+        self.confirm_when_recorded(now, record, confirm);
     }
 
     fn relay_request(
