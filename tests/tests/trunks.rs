@@ -471,6 +471,33 @@ fn the_same_call_from_an_address_of_no_trunk_is_challenged() {
 }
 
 #[test]
+fn an_unauthenticated_call_to_an_outside_number_never_reaches_the_trunk() {
+    let gateway = carrier_addr(4);
+    let server = server_with_alice(&trunk_table("default", gateway, ""));
+    let carrier = PeerArgs::new("trunk_callee.xml", gateway).spawn();
+
+    // No trunk's address, no credentials: challenged, and that is all.
+    let caller = Sipp::new("trunk_inbound_challenged.xml", server.sip, false)
+        .set("caller", "alice")
+        .set("callee", DIALED)
+        .set("domain", "example.test")
+        .run();
+    assert!(
+        caller.success,
+        "an INVITE to {DIALED} without credentials must get 407:\n{}",
+        explain(&caller)
+    );
+    let carrier = carrier.stop();
+    assert!(
+        received(&logged_messages(&carrier.messages), "INVITE").is_empty(),
+        "the carrier must see no INVITE:\n{}",
+        carrier.messages
+    );
+    // A challenge comes before any call: nothing to record.
+    assert!(cdr_rows(&server).is_empty());
+}
+
+#[test]
 fn forged_in_dialog_requests_get_481_and_reach_nobody() {
     let server = server_with_alice("");
     add_user(&server, "bob", "pw-bob");
