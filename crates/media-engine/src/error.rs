@@ -85,6 +85,23 @@ pub enum EngineError {
         /// The packet index (RFC 3711 §3.3.1).
         index: u64,
     },
+    /// The crypto library could not make a DTLS certificate for a WebRTC leg.
+    #[error("cannot generate a DTLS certificate")]
+    DtlsCertificate,
+    /// A WebRTC operation on a leg added with [`crate::MediaSession::add_leg`].
+    #[error("{leg} is not a WebRTC leg")]
+    NotWebRtc {
+        /// The leg.
+        leg: LegId,
+    },
+    /// The WebRTC stack refused the leg's negotiated parameters.
+    #[error("WebRTC setup of {leg} failed: {reason}")]
+    WebRtc {
+        /// The leg.
+        leg: LegId,
+        /// The stack's explanation.
+        reason: String,
+    },
     /// A packet too short to carry the SRTP authentication tag or SRTCP index.
     #[error("SRTP packet too short ({len} bytes)")]
     SrtpTooShort {

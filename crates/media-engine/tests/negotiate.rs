@@ -4,7 +4,8 @@
 //! Each `tests/golden/<case>.sdp` is a script of sections:
 //! `=== offer <from> <to>` (a device's offer), `=== answer <from> <to>` (a device's answer),
 //! `=== local <leg>` (an offer the gateway answers itself; an empty body is no offer),
-//! `=== expect` (the SDP the previous step sends). Legs are `A` and `B`. In expected SDP,
+//! `=== expect` (the SDP the previous step sends), `=== webrtc <leg>` (the leg is a browser: the
+//! gateway's end has fixed ICE credentials, fingerprint and SSRC). Legs are `A` and `B`. In expected SDP,
 //! `{A_RTP}`, `{A_RTCP}`, `{B_RTP}`, `{B_RTCP}` stand for the legs' local ports and `{KEY1}`,
 //! `{KEY2}`, … for our SDES keys in order of first appearance (a key that comes again keeps its
 //! name). Lines starting with `#` before the first section describe the case.
@@ -16,8 +17,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use sb_media_codec::CodecKind;
 use sb_media_engine::{
-    Answered, Codec, Direction, LegId, LegPlan, LocalPorts, MediaPath, NegotiateError, Negotiator,
-    NegotiatorConfig, Offered, PayloadFormat, SrtpSuite, TelephoneEvent,
+    Answered, Codec, Direction, DtlsFingerprint, IceCredentials, LegId, LegPlan, LocalPorts,
+    MediaPath, NegotiateError, Negotiator, NegotiatorConfig, Offered, PayloadFormat, SrtpSuite,
+    TelephoneEvent, WebRtcLocal,
 };
 
 const A: LegId = LegId(1);
@@ -34,6 +36,20 @@ fn ports(leg: LegId) -> LocalPorts {
     LocalPorts {
         rtp: SocketAddr::new(gateway(), base),
         rtcp: SocketAddr::new(gateway(), base + 1),
+    }
+}
+
+/// The gateway's end of a WebRTC leg in goldens: fixed credentials, fingerprint and SSRC.
+fn webrtc_local() -> WebRtcLocal {
+    WebRtcLocal {
+        ice: IceCredentials::new("GwUfrag0GwUfrag0", "GwPassword0GwPassword0GwPassword")
+            .expect("valid ICE credentials"),
+        fingerprint: DtlsFingerprint {
+            hash: "sha-256".into(),
+            bytes: vec![0x5e; 32],
+        },
+        ssrc: 195_939_070,
+        cname: "gatewaycname0001".into(),
     }
 }
 
@@ -153,6 +169,11 @@ fn run_with(case: &str, config: &NegotiatorConfig) -> Vec<Step> {
     for section in &script {
         let words: Vec<&str> = section.header.split_whitespace().collect();
         let input = section.body.as_bytes();
+        if let ["webrtc", l] = words.as_slice() {
+            negotiator.set_webrtc(leg(l), ports(leg(l)), webrtc_local());
+            blessed.push_str(&format!("=== {}\n{}", section.header, section.body));
+            continue;
+        }
         let step = match words.as_slice() {
             ["offer", from, to] => {
                 let (from, to) = (leg(from), leg(to));
@@ -493,4 +514,87 @@ fn mangled_device_sdp_never_panics() {
         }
     }
     assert!(accepted > 100, "only {accepted} exchanges completed");
+}
+
+/// The step's browser parameters of `leg`.
+fn browser_of(step: &Step, leg: LegId) -> &sb_media_engine::WebRtcRemote {
+    let all = match step {
+        Step::Offered(o) => &o.webrtc,
+        Step::Answered(a) => &a.webrtc,
+    };
+    &all.iter()
+        .find(|(l, _)| *l == leg)
+        .expect("browser parameters")
+        .1
+}
+
+#[test]
+fn chromium_offer_to_a_phone_is_relayed_with_the_gateway_as_dtls_client() {
+    let steps = run("webrtc-chromium-offer");
+    let browser = browser_of(&steps[0], B);
+    assert_eq!(browser.role, sb_media_engine::DtlsRole::Client);
+    assert_eq!(browser.mid.as_str(), "0");
+    assert_eq!(browser.mid_extension, Some(4));
+    assert_eq!(browser.ssrcs, vec![3_735_928_559]);
+    assert_eq!(browser.ice.ufrag(), "Yx5T");
+    assert_eq!(browser.fingerprint.hash.as_ref(), "sha-256");
+    assert_eq!(browser.fingerprint.bytes.len(), 32);
+    assert_eq!(browser.fingerprint.bytes[0], 0x6b);
+    let offer_plan = steps[0].plan(B);
+    assert_eq!(
+        offer_plan.direction,
+        Direction::SendRecv,
+        "c=0.0.0.0 of ICE is no hold"
+    );
+    let answered = &steps[1];
+    assert_eq!(answered.path(), MediaPath::Relay);
+    assert_eq!(browser_of(answered, B), browser);
+    let b = answered.plan(B);
+    assert_eq!(b.send, Some(known(0, CodecKind::Pcmu)));
+    assert_eq!(b.telephone_event, te(126));
+    assert!(b.rtcp_mux && b.srtp.is_none(), "DTLS-SRTP, not SDES");
+    assert_eq!(b.direction, Direction::SendRecv);
+}
+
+#[test]
+fn phone_offer_to_a_browser_is_transcoded_with_the_gateway_as_dtls_server() {
+    let steps = run("webrtc-offer-to-browser");
+    let Step::Offered(offered) = &steps[0] else {
+        panic!("an offer");
+    };
+    assert!(offered.webrtc.is_empty(), "the phone is no browser");
+    let answered = &steps[1];
+    assert_eq!(answered.path(), MediaPath::Transcode);
+    let browser = browser_of(answered, B);
+    assert_eq!(browser.role, sb_media_engine::DtlsRole::Server);
+    assert_eq!(browser.mid.as_str(), "0");
+    assert_eq!(browser.mid_extension, Some(1));
+    assert_eq!(browser.ssrcs, vec![2_882_400_001]);
+    assert_eq!(answered.plan(A).send, Some(known(0, CodecKind::Pcmu)));
+    assert_eq!(
+        answered.plan(B).send.as_ref().map(|f| &f.codec),
+        Some(&Codec::Known(CodecKind::Opus))
+    );
+}
+
+#[test]
+fn a_browser_offer_on_a_phone_leg_is_refused() {
+    let path = format!(
+        "{}/tests/golden/webrtc-chromium-offer.sdp",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let (_, script) = sections(&text);
+    let offer = &script
+        .iter()
+        .find(|s| s.header == "offer B A")
+        .expect("the offer")
+        .body;
+    assert!(sb_media_engine::is_webrtc_offer(offer.as_bytes()));
+    let mut negotiator = Negotiator::new(&config(), SESSION);
+    let refused = negotiator.offer(B, A, offer.as_bytes(), ports(B), ports(A));
+    assert!(matches!(
+        refused,
+        Err(NegotiateError::UnsupportedTransport { .. })
+    ));
 }

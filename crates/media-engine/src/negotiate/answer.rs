@@ -22,8 +22,13 @@ impl Negotiator {
     ) -> Result<Answered, NegotiateError> {
         let parsed = Sdp::parse(sdp)?;
         let sent: Vec<Format> = pending.sent.iter().map(|s| s.format.clone()).collect();
-        let answer = Remote::read(&parsed, Some(pending.sent_index), &sent)?;
         let b = pending.to;
+        let b_webrtc = self.is_webrtc(b);
+        let answer = Remote::read(&parsed, Some(pending.sent_index), &sent, b_webrtc)?;
+        let mut browsers = Vec::new();
+        if b_webrtc && answer.port != 0 {
+            browsers.push((b, self.browser_answer(b, &answer)?));
+        }
         self.state_mut(b).bindings.bind_all(&answer.formats);
         let srtp = if answer.port == 0 {
             None
@@ -85,6 +90,7 @@ impl Negotiator {
                 sdp: Bytes::new(),
                 plans: vec![(b, b_plan)],
                 path: MediaPath::Relay,
+                webrtc: browsers,
             });
         };
         let a = pending.from;
@@ -128,10 +134,14 @@ impl Negotiator {
         let state = self.state_mut(a);
         state.plan = a_plan.clone();
         state.established |= a_format.is_some();
+        if let Some(remote) = state.webrtc_remote.clone() {
+            browsers.insert(0, (a, remote));
+        }
         Ok(Answered {
             sdp,
             plans: vec![(a, a_plan), (b, b_plan)],
             path,
+            webrtc: browsers,
         })
     }
 
@@ -182,6 +192,7 @@ impl Negotiator {
         key: Option<&(u32, SrtpPair)>,
     ) -> Bytes {
         let ports = self.state_mut(leg).ports;
+        let lines = self.webrtc_lines(leg);
         let mut formats = Vec::with_capacity(2);
         let cryptos: Vec<(u32, SrtpKey)> = key
             .map(|(tag, pair)| (*tag, pair.local.clone()))
@@ -205,13 +216,14 @@ impl Negotiator {
             &AudioSection {
                 port,
                 rtcp_port: ports.rtcp.port(),
-                rtcp_attribute: !offer.rtcp_mux,
-                rtcp_mux: offer.rtcp_mux,
+                rtcp_attribute: !offer.rtcp_mux && lines.is_none(),
+                rtcp_mux: offer.rtcp_mux || lines.is_some(),
                 proto: &offer.proto,
                 formats: &formats,
                 ptime: self.ptime_ms,
                 direction,
                 cryptos: &cryptos,
+                webrtc: lines.as_ref().map(|l| l.borrow()),
             },
         )
     }

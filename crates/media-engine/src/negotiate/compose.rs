@@ -1,6 +1,7 @@
 //! Writing the SDP we send on a leg: our own origin, `c=` and ports, the audio formats chosen,
 //! every other `m=` line declined with port 0 (RFC 3264 §6, §8), and nothing of the device on
-//! the other side that would mislead this one (no `a=ssrc`, `a=msid`, ICE or DTLS lines).
+//! the other side that would mislead this one (no `a=ssrc`, `a=msid`, ICE or DTLS lines of the
+//! other device; a WebRTC leg gets the gateway's own, [`crate::webrtc`]).
 
 use std::net::IpAddr;
 
@@ -10,6 +11,7 @@ use super::formats::Format;
 use super::keys;
 use super::remote::Section;
 use crate::plan::{Codec, SrtpKey};
+use crate::webrtc::{LocalLines, write_local_attributes, write_ssrc};
 
 /// The audio stream of an SDP we write.
 #[derive(Debug)]
@@ -32,6 +34,8 @@ pub(crate) struct AudioSection<'a> {
     pub direction: MediaDirection,
     /// `a=crypto` lines: tag and our key.
     pub cryptos: &'a [(u32, SrtpKey)],
+    /// The browser profile: ICE-lite, DTLS and BUNDLE lines (a WebRTC leg only).
+    pub webrtc: Option<LocalLines<'a>>,
 }
 
 /// Builds the SDP: `layout` gives the `m=` lines to mirror (the audio one at `index` is
@@ -45,6 +49,12 @@ pub(crate) fn compose(
 ) -> Sdp {
     let mut sdp = Sdp::new(origin, "-");
     sdp.connection = Some(Connection::new(advertised));
+    if let Some(lines) = audio.webrtc.as_ref().filter(|_| audio.port != 0) {
+        // RFC 8445 §2.5 (lite), RFC 8843 §7.2 (one BUNDLE group: the audio section).
+        sdp.attributes.push(Attribute::flag("ice-lite"));
+        sdp.attributes
+            .push(Attribute::new("group", format!("BUNDLE {}", lines.mid)));
+    }
     let sections = layout.len().max(index + 1);
     sdp.media.reserve(sections);
     for i in 0..sections {
@@ -56,6 +66,9 @@ pub(crate) fn compose(
             Some(section) => {
                 let mut m = Media::new(section.media.as_str(), 0, section.proto.as_str());
                 m.formats.clone_from(&section.formats);
+                if let (Some(_), Some(mid)) = (&audio.webrtc, &section.mid) {
+                    m.attributes.push(Attribute::new("mid", mid.as_str()));
+                }
                 m
             }
             None => Media::new("audio", 0, "RTP/AVP"),
@@ -72,9 +85,13 @@ fn audio_media(audio: &AudioSection<'_>) -> Media {
         return m;
     }
     let attrs = &mut m.attributes;
+    if let Some(lines) = &audio.webrtc {
+        write_local_attributes(attrs, lines);
+    }
     for f in audio.formats {
         attrs.push(rtpmap(f));
-        if let Some(params) = &f.fmtp {
+        // An fmtp without parameters is not written (RFC 8866 §6.15 requires them).
+        if let Some(params) = f.fmtp.as_deref().filter(|p| !p.is_empty()) {
             attrs.push(Attribute::new("fmtp", format!("{} {params}", f.pt)));
         }
     }
@@ -89,6 +106,9 @@ fn audio_media(audio: &AudioSection<'_>) -> Media {
         attrs.push(keys::attribute(*tag, key));
     }
     attrs.push(Attribute::flag(audio.direction.name()));
+    if let Some(lines) = &audio.webrtc {
+        write_ssrc(attrs, lines.local);
+    }
     m
 }
 
@@ -151,11 +171,13 @@ mod tests {
                 media: "audio".into(),
                 proto: "RTP/AVP".into(),
                 formats: vec!["0".into()],
+                mid: None,
             },
             Section {
                 media: "video".into(),
                 proto: "RTP/AVPF".into(),
                 formats: vec!["96".into(), "97".into()],
+                mid: Some("1".into()),
             },
         ];
         let ip: IpAddr = "192.0.2.100".parse().unwrap();
@@ -174,6 +196,7 @@ mod tests {
                 ptime: 20,
                 direction: MediaDirection::SendOnly,
                 cryptos: &[(1, key)],
+                webrtc: None,
             },
         );
         assert_eq!(

@@ -15,6 +15,7 @@
 //! operating system's generator for every call.
 
 mod answer;
+mod browser;
 mod compose;
 mod formats;
 mod keys;
@@ -28,7 +29,9 @@ use sb_media_codec::CodecKind;
 use sb_sdp::SdpError;
 
 use crate::plan::{LegId, LegPlan, MediaPath};
+use crate::webrtc::WebRtcRemote;
 
+pub use browser::is_webrtc_offer;
 pub use negotiator::Negotiator;
 
 /// How offers the gateway originates on a leg treat SDES-SRTP (RFC 4568).
@@ -81,6 +84,9 @@ pub struct Offered {
     pub sdp: Bytes,
     /// The offerer's leg as far as the offer tells.
     pub plans: Vec<(LegId, LegPlan)>,
+    /// The browser's parameters when the offerer is a WebRTC leg
+    /// (for [`crate::MediaSession::configure_webrtc`]).
+    pub webrtc: Vec<(LegId, WebRtcRemote)>,
 }
 
 /// The result of an answer: the SDP to send on the offerer's leg, the final plans, and how
@@ -94,6 +100,9 @@ pub struct Answered {
     pub plans: Vec<(LegId, LegPlan)>,
     /// Relay or transcode (one leg answered locally: [`MediaPath::Relay`]).
     pub path: MediaPath,
+    /// The browser's parameters on every WebRTC leg of the exchange
+    /// (for [`crate::MediaSession::configure_webrtc`]).
+    pub webrtc: Vec<(LegId, WebRtcRemote)>,
 }
 
 /// Why an offer or answer could not be negotiated.
@@ -126,6 +135,12 @@ pub enum NegotiateError {
     UnsupportedTransport {
         /// The `m=` protocol.
         proto: String,
+    },
+    /// A browser's SDP lacks what a WebRTC leg needs (RFC 8829 §5.8).
+    #[error("the browser's SDP has no usable a={attribute}")]
+    MissingWebRtcAttribute {
+        /// The attribute.
+        attribute: &'static str,
     },
     /// An answer arrived on a leg that has no offer pending.
     #[error("no offer is pending for an answer from {leg}")]

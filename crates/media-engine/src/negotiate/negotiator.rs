@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use sb_media_codec::CodecKind;
 use sb_sdp::{MediaDirection, Origin, Sdp};
 
+use super::browser::browser_formats;
 use super::compose::{AudioSection, compose};
 use super::formats::{Bindings, EVENTS_FMTP, Format, Numbering, OPUS_FMTP, Role, telephone_event};
 use super::remote::{Remote, Section};
@@ -16,6 +17,7 @@ use super::{Answered, NegotiateError, NegotiatorConfig, Offered, SrtpOffer};
 use crate::plan::{
     Codec, Direction, LegId, LegPlan, LocalPorts, MediaPath, SrtpKey, TelephoneEvent,
 };
+use crate::webrtc::{PROTO, WebRtcLocal, WebRtcRemote};
 
 /// Offer/answer for one call. See the module documentation.
 #[derive(Debug)]
@@ -46,6 +48,10 @@ pub(super) struct LegState {
     /// An exchange on the leg has completed with media: re-offers keep its security.
     pub(super) established: bool,
     pub(super) plan: LegPlan,
+    /// The gateway's end of a WebRTC leg (`None`: a phone leg).
+    pub(super) webrtc: Option<WebRtcLocal>,
+    /// The browser's end of a WebRTC leg, once an exchange settled it.
+    pub(super) webrtc_remote: Option<WebRtcRemote>,
 }
 
 /// An offer we sent on `to`, waiting for its answer.
@@ -113,16 +119,28 @@ impl Negotiator {
         to_ports: LocalPorts,
     ) -> Result<Offered, NegotiateError> {
         let parsed = Sdp::parse(sdp)?;
-        let remote = Remote::read(&parsed, None, &[])?;
+        let from_webrtc = self.is_webrtc(from);
+        let remote = Remote::read(&parsed, None, &[], from_webrtc)?;
         self.ensure_leg(from, from_ports);
         self.ensure_leg(to, to_ports);
-        let answer_key = self.answer_key(from, &remote)?;
+        let (answer_key, browser) = if from_webrtc {
+            (None, vec![(from, self.browser_offer(from, &remote)?)])
+        } else {
+            (self.answer_key(from, &remote)?, Vec::new())
+        };
         self.state_mut(from).bindings.bind_all(&remote.formats);
-        let sent = self.formats_for(to, &remote);
+        let mut sent = self.formats_for(to, &remote);
+        let lines = self.webrtc_lines(to);
+        if lines.is_some() {
+            browser_formats(&mut sent);
+        }
         if remote.port != 0 && !sent.iter().any(|s| s.format.role() == Role::Audio) {
             return Err(NegotiateError::NoCommonCodec);
         }
-        let (proto, sent_keys, srtp_required) = self.offer_keys(to);
+        let (proto, sent_keys, srtp_required) = match lines {
+            Some(_) => (PROTO, Vec::new(), false),
+            None => self.offer_keys(to),
+        };
         let formats: Vec<Format> = sent.iter().map(|s| s.format.clone()).collect();
         let port = if remote.port == 0 {
             0
@@ -136,13 +154,14 @@ impl Negotiator {
             &AudioSection {
                 port,
                 rtcp_port: to_ports.rtcp.port(),
-                rtcp_attribute: true,
+                rtcp_attribute: lines.is_none(),
                 rtcp_mux: true,
                 proto,
                 formats: &formats,
                 ptime: self.ptime_ms,
                 direction: remote.direction,
                 cryptos: &sent_keys,
+                webrtc: lines.as_ref().map(|l| l.borrow()),
             },
         );
         self.state_mut(to).bindings.bind_all(&formats);
@@ -173,6 +192,7 @@ impl Negotiator {
         Ok(Offered {
             sdp,
             plans: vec![(from, plan)],
+            webrtc: browser,
         })
     }
 
@@ -212,9 +232,14 @@ impl Negotiator {
             return Ok(self.local_offer(leg, ports));
         }
         let parsed = Sdp::parse(sdp)?;
-        let remote = Remote::read(&parsed, None, &[])?;
+        let webrtc = self.is_webrtc(leg);
+        let remote = Remote::read(&parsed, None, &[], webrtc)?;
         self.ensure_leg(leg, ports);
-        let key = self.answer_key(leg, &remote)?;
+        let (key, browser) = if webrtc {
+            (None, vec![(leg, self.browser_offer(leg, &remote)?)])
+        } else {
+            (self.answer_key(leg, &remote)?, Vec::new())
+        };
         self.state_mut(leg).bindings.bind_all(&remote.formats);
         let direction = remote.direction.reversed();
         let chosen = if remote.port == 0 {
@@ -242,6 +267,7 @@ impl Negotiator {
             sdp,
             plans: vec![(leg, plan)],
             path: MediaPath::Relay,
+            webrtc: browser,
         })
     }
 
@@ -271,7 +297,14 @@ impl Negotiator {
             );
         }
         add_events(&mut sent, &mut numbering);
-        let (proto, sent_keys, srtp_required) = self.offer_keys(leg);
+        let lines = self.webrtc_lines(leg);
+        if lines.is_some() {
+            browser_formats(&mut sent);
+        }
+        let (proto, sent_keys, srtp_required) = match lines {
+            Some(_) => (PROTO, Vec::new(), false),
+            None => self.offer_keys(leg),
+        };
         let formats: Vec<Format> = sent.iter().map(|s| s.format.clone()).collect();
         let sdp = self.write(
             leg,
@@ -280,13 +313,14 @@ impl Negotiator {
             &AudioSection {
                 port: ports.rtp.port(),
                 rtcp_port: ports.rtcp.port(),
-                rtcp_attribute: true,
+                rtcp_attribute: lines.is_none(),
                 rtcp_mux: true,
                 proto,
                 formats: &formats,
                 ptime: self.ptime_ms,
                 direction: MediaDirection::SendRecv,
                 cryptos: &sent_keys,
+                webrtc: lines.as_ref().map(|l| l.borrow()),
             },
         );
         let plan = LegPlan {
@@ -315,6 +349,7 @@ impl Negotiator {
             sdp,
             plans: vec![(leg, plan)],
             path: MediaPath::Relay,
+            webrtc: Vec::new(),
         }
     }
 
@@ -395,7 +430,7 @@ impl Negotiator {
 
     /// The state of `leg`, created when new; `ports` replace the known ones (a re-offer may
     /// move a stream, RFC 3264 §8.3.1).
-    fn ensure_leg(&mut self, leg: LegId, ports: LocalPorts) -> &mut LegState {
+    pub(super) fn ensure_leg(&mut self, leg: LegId, ports: LocalPorts) -> &mut LegState {
         let i = match self.legs.iter().position(|l| l.id == leg) {
             Some(i) => i,
             None => {
@@ -409,6 +444,8 @@ impl Negotiator {
                     srtp: None,
                     established: false,
                     plan: LegPlan::default(),
+                    webrtc: None,
+                    webrtc_remote: None,
                 });
                 self.legs.len() - 1
             }

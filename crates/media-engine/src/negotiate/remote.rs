@@ -9,6 +9,7 @@ use sb_sdp::{Media, MediaDirection, Sdp};
 use super::NegotiateError;
 use super::formats::{Format, Role, read_formats};
 use super::keys::RemoteCrypto;
+use crate::webrtc::WebRtcAttributes;
 
 /// One `m=` line as the device wrote it (kept to decline it with the same formats).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub(crate) struct Section {
     pub proto: String,
     /// The formats.
     pub formats: Vec<String>,
+    /// `a=mid` (kept on declined sections towards a browser, RFC 8843 §7.3.3).
+    pub mid: Option<String>,
 }
 
 /// The audio stream of a device's offer or answer.
@@ -49,16 +52,22 @@ pub(crate) struct Remote {
     pub crypto_present: bool,
     /// `a=ptime`.
     pub ptime: Option<u16>,
+    /// The browser attributes (ICE, DTLS, mid, SSRCs) of a DTLS-SRTP section on a WebRTC
+    /// leg.
+    pub webrtc: Option<WebRtcAttributes>,
 }
 
 impl Remote {
     /// Reads the audio stream of `sdp`: the first `audio` section (an offer), or the section
     /// at `index` (an answer, matched to our offer by position; RFC 3264 §6). `fallback`
-    /// resolves payload types written without an rtpmap.
+    /// resolves payload types written without an rtpmap. `webrtc_leg`: the SDP comes from a
+    /// browser (DTLS-SRTP is then expected, and `c=0.0.0.0` with port 9 is ICE's placeholder,
+    /// not a hold).
     pub(crate) fn read(
         sdp: &Sdp,
         index: Option<usize>,
         fallback: &[Format],
+        webrtc_leg: bool,
     ) -> Result<Remote, NegotiateError> {
         let (index, media) = match index {
             None => sdp.first_audio().ok_or(NegotiateError::NoAudio)?,
@@ -71,13 +80,14 @@ impl Remote {
         };
         let cryptos = RemoteCrypto::read_all(&media.attributes);
         let crypto_present = media.attributes.has("crypto");
-        if media.port != 0 && media.is_dtls() && !crypto_present {
+        let webrtc = (webrtc_leg && media.is_dtls()).then(|| WebRtcAttributes::read(sdp, media));
+        if media.port != 0 && media.is_dtls() && !crypto_present && webrtc.is_none() {
             return Err(NegotiateError::UnsupportedTransport {
                 proto: media.proto.clone(),
             });
         }
         let connection = sdp.connection_for(media).and_then(|c| c.ip());
-        let held = connection.is_some_and(|ip| ip.is_unspecified());
+        let held = webrtc.is_none() && connection.is_some_and(|ip| ip.is_unspecified());
         let ip = connection.filter(|ip| !ip.is_unspecified());
         let mut direction = sdp.direction_for(media);
         if held {
@@ -93,6 +103,7 @@ impl Remote {
                     media: m.media.clone(),
                     proto: m.proto.clone(),
                     formats: m.formats.clone(),
+                    mid: m.attributes.mid().map(str::to_owned),
                 })
                 .collect(),
             index,
@@ -106,6 +117,7 @@ impl Remote {
             cryptos,
             crypto_present,
             ptime: media.attributes.ptime().and_then(|p| u16::try_from(p).ok()),
+            webrtc,
         })
     }
 
@@ -164,7 +176,7 @@ mod tests {
 
     fn read(text: &str) -> Result<Remote, NegotiateError> {
         let sdp = Sdp::parse(text.as_bytes()).unwrap();
-        Remote::read(&sdp, None, &[])
+        Remote::read(&sdp, None, &[], false)
     }
 
     const HEAD: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
@@ -222,7 +234,7 @@ mod tests {
         ));
         let sdp = Sdp::parse(format!("{HEAD}m=audio 5004 RTP/AVP 0\r\n").as_bytes()).unwrap();
         assert!(matches!(
-            Remote::read(&sdp, Some(1), &[]),
+            Remote::read(&sdp, Some(1), &[], false),
             Err(NegotiateError::MissingStream { index: 1 })
         ));
     }

@@ -19,7 +19,8 @@ pub(super) fn ntp_middle(ntp: u64) -> u32 {
 }
 
 impl MediaSession {
-    /// A datagram arrived on one of `leg`'s sockets from `from`.
+    /// A datagram arrived on one of `leg`'s sockets from `from`. On a WebRTC leg that is every
+    /// datagram of its one socket: STUN, DTLS, SRTP and SRTCP.
     pub fn handle_packet(
         &mut self,
         now: Instant,
@@ -31,6 +32,10 @@ impl MediaSession {
         let Some(i) = self.index(leg) else {
             return;
         };
+        if self.legs[i].webrtc.is_some() {
+            // One socket for everything (RFC 7983); the transport sorts it out.
+            return self.webrtc_datagram(now, i, from, data);
+        }
         if socket == SocketKind::Rtcp || rtp::is_rtcp(data) {
             self.inbound_rtcp(now, i, socket, from, data);
         } else {
@@ -51,7 +56,7 @@ impl MediaSession {
         self.pool.put(buf);
     }
 
-    fn inbound_rtp(&mut self, now: Instant, i: usize, from: SocketAddr, data: &[u8]) {
+    pub(super) fn inbound_rtp(&mut self, now: Instant, i: usize, from: SocketAddr, data: &[u8]) {
         let Ok(header) = RtpHeader::parse(data) else {
             self.legs[i].counters.packets_dropped += 1;
             return;
@@ -160,16 +165,26 @@ impl MediaSession {
             buf.truncate(buf.len() - (header.header_len - HEADER_LEN));
         }
         write_header(&mut buf, stamp.marker, pt, stamp.seq, stamp.ts, to.out.ssrc);
-        self.send_rtp(t, buf);
+        self.send_rtp(now, t, buf);
     }
 
     /// Protects (when SRTP) and queues an RTP packet of leg `t`, counting it.
-    pub(super) fn send_rtp(&mut self, t: usize, mut buf: Vec<u8>) {
+    pub(super) fn send_rtp(&mut self, now: Instant, t: usize, mut buf: Vec<u8>) {
         let leg = &mut self.legs[t];
         let Some(to) = leg.rtp_destination() else {
             return self.pool.put(buf);
         };
         let payload = buf.len() - HEADER_LEN;
+        if leg.webrtc.is_some() {
+            // str0m protects and sends it; the stream's counters are the session's.
+            if self.webrtc_send(now, t, &buf) {
+                let leg = &mut self.legs[t];
+                leg.out.count(payload);
+                leg.counters.packets_sent += 1;
+                leg.counters.bytes_sent += payload as u64;
+            }
+            return self.pool.put(buf);
+        }
         if let Some(ctx) = leg.srtp_out.as_mut()
             && ctx.protect_rtp(&mut buf).is_err()
         {
@@ -254,7 +269,7 @@ impl MediaSession {
         buf.copy_within(header.header_len..header.header_len + 4, HEADER_LEN);
         buf.truncate(HEADER_LEN + 4);
         write_header(&mut buf, marker, te.pt, seq, ts, to.out.ssrc);
-        self.send_rtp(t, buf);
+        self.send_rtp(now, t, buf);
     }
 
     fn inbound_rtcp(

@@ -13,6 +13,7 @@ use crate::srtp::SrtpContext;
 use crate::stats::{LegStats, ReceiveStats, RemoteReport};
 use crate::stream::OutStream;
 use crate::transcode::{Output, TonePlayer, Transcoder, frame_ms};
+use crate::webrtc::{WebRtcRemote, WebRtcTransport};
 
 /// Where a leg's media goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,10 @@ pub(super) struct Leg {
     pub(super) transcoder: Option<Box<Transcoder>>,
     pub(super) last_rx: Instant,
     pub(super) timeout_fired: bool,
+    /// The wire side of a WebRTC leg (`None` on a phone leg).
+    pub(super) webrtc: Option<Box<WebRtcTransport>>,
+    /// What negotiation learnt of the browser on a WebRTC leg.
+    pub(super) webrtc_remote: Option<WebRtcRemote>,
 }
 
 impl Leg {
@@ -128,6 +133,8 @@ impl Leg {
             transcoder: None,
             last_rx: now,
             timeout_fired: false,
+            webrtc: None,
+            webrtc_remote: None,
         }
     }
 
@@ -184,7 +191,11 @@ impl Leg {
         if plan.send.is_none() || !plan.direction.sends() {
             return None;
         }
-        self.rtp_latch.target()
+        match self.webrtc.as_deref() {
+            // The address ICE nominated; nothing before DTLS is up.
+            Some(transport) => transport.peer(),
+            None => self.rtp_latch.target(),
+        }
     }
 
     /// When the media timeout fires, if the leg is expected to send.
@@ -297,7 +308,7 @@ impl Leg {
             frames_encoded: c.frames_encoded,
             frames_concealed: c.frames_concealed + pending_concealed,
             remote: self.rtp_latch.target(),
-            srtp: self.srtp_out.is_some(),
+            srtp: self.srtp_out.is_some() || self.webrtc.is_some(),
             dtmf_events: c.dtmf_events,
             srtp_auth_failures: c.srtp_auth_failures,
             packets_dropped: c.packets_dropped + pending_dropped,

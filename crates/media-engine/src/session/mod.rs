@@ -6,6 +6,7 @@
 mod inbound;
 mod leg;
 mod timers;
+mod webrtc;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use crate::error::EngineError;
 use crate::plan::{Codec, LegId, LegPlan, LocalPorts};
 use crate::stats::{SessionPath, SessionStats};
 use crate::transcode::{Output, TICK, TonePlayer, frame_ms};
+use crate::webrtc::Inbound;
 use leg::{Leg, Target};
 
 /// Settings of a media session.
@@ -98,6 +100,17 @@ pub enum MediaEvent {
         /// The leg it played to.
         leg: LegId,
     },
+    /// A WebRTC leg's ICE and DTLS handshakes completed: SRTP keys exist, media flows.
+    WebRtcConnected {
+        /// The leg.
+        leg: LegId,
+    },
+    /// A WebRTC leg's connection ended: the browser closed DTLS, or the handshake failed
+    /// (a certificate that does not match the SDP fingerprint).
+    WebRtcClosed {
+        /// The leg.
+        leg: LegId,
+    },
 }
 
 /// Why the session wants to be woken.
@@ -117,6 +130,11 @@ pub enum TimeoutReason {
     },
     /// A leg's media timeout.
     MediaTimeout {
+        /// The leg.
+        leg: LegId,
+    },
+    /// A WebRTC leg's ICE, DTLS or RTCP timer.
+    WebRtc {
         /// The leg.
         leg: LegId,
     },
@@ -196,6 +214,8 @@ pub struct MediaSession {
     events: VecDeque<MediaEvent>,
     pool: BufferPool,
     next_tick: Option<Instant>,
+    /// Reused output buffer of WebRTC transports.
+    webrtc_out: Vec<Inbound>,
 }
 
 impl MediaSession {
@@ -214,6 +234,7 @@ impl MediaSession {
             events: VecDeque::new(),
             pool: BufferPool::default(),
             next_tick: None,
+            webrtc_out: Vec::new(),
         }
     }
 
@@ -272,7 +293,7 @@ impl MediaSession {
         let rtcp_interval = self.config.rtcp_interval;
         self.legs[i].configure(now, plan, rtcp_interval);
         self.refresh_routes();
-        Ok(())
+        self.start_webrtc(now, i)
     }
 
     fn unlink(&mut self, i: usize) {

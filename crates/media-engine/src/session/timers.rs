@@ -33,6 +33,10 @@ impl MediaSession {
                 leg.media_deadline(self.config.media_timeout),
                 TimeoutReason::MediaTimeout { leg: leg.id },
             );
+            offer(
+                leg.webrtc.as_ref().and_then(|w| w.timeout()),
+                TimeoutReason::WebRtc { leg: leg.id },
+            );
         }
         best
     }
@@ -51,6 +55,14 @@ impl MediaSession {
             self.next_tick = self.tick_needed().then_some(at + TICK);
         }
         for i in 0..self.legs.len() {
+            if self.legs[i]
+                .webrtc
+                .as_ref()
+                .and_then(|w| w.timeout())
+                .is_some_and(|t| t <= now)
+            {
+                self.webrtc_timeout(now, i);
+            }
             if self.legs[i].next_rtcp.is_some_and(|t| t <= now) {
                 self.send_report(now, i);
                 let interval = self.config.rtcp_interval;
@@ -150,7 +162,7 @@ impl MediaSession {
             leg.out.ssrc,
         );
         leg.counters.frames_encoded += 1;
-        self.send_rtp(t, buf);
+        self.send_rtp(now, t, buf);
     }
 
     /// Sends the generated DTMF packets of leg `i` due at `now`.
@@ -175,7 +187,7 @@ impl MediaSession {
                 leg.out.ssrc,
             );
             buf.extend_from_slice(&packet.payload.to_bytes());
-            self.send_rtp(i, buf);
+            self.send_rtp(now, i, buf);
         }
     }
 
@@ -184,6 +196,10 @@ impl MediaSession {
     fn rtcp_destination(&self, i: usize) -> Option<(SocketKind, std::net::SocketAddr)> {
         let leg = &self.legs[i];
         let plan = leg.plan.as_ref()?;
+        if leg.webrtc.is_some() {
+            // str0m sends the RTCP of a WebRTC leg (SR/RR over SRTCP).
+            return None;
+        }
         if plan.rtcp_mux {
             leg.rtp_latch.target().map(|a| (SocketKind::Rtp, a))
         } else {
