@@ -254,6 +254,9 @@ impl Config {
         if self.sip.max_connections == 0 {
             return Err(invalid("sip.max_connections", "must be positive".into()));
         }
+        if self.calls.max_calls == 0 {
+            return Err(invalid("calls.max_calls", "must be positive".into()));
+        }
         let r = &self.registrar;
         if r.min_expires == 0 || r.min_expires > r.max_expires {
             return Err(invalid(

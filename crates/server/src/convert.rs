@@ -124,6 +124,8 @@ pub(crate) fn switch_config(
             user_context: config.dialplan.user_context.clone(),
             keepalive_interval: Some(config.calls.nat_keepalive_interval).filter(|d| !d.is_zero()),
             keepalive_all_udp: config.calls.nat_keepalive_all_udp,
+            max_calls: config.calls.max_calls,
+            max_calls_per_user: config.calls.max_calls_per_user,
             user_groups: config
                 .user_groups()
                 .into_iter()

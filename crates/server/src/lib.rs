@@ -393,6 +393,8 @@ fn transport_config(
         max_stream_message: config.sip.max_stream_message,
         tcp_idle_timeout: config.sip.tcp_idle_timeout,
         max_connections: config.sip.max_connections,
+        max_connections_per_source: config.sip.max_connections_per_source,
+        stream_message_timeout: config.sip.stream_message_timeout,
         tls_server,
         tls_client,
         tls_handshake_timeout: config.sip.tls_handshake_timeout,

@@ -49,6 +49,11 @@ pub struct CallsConfig {
     /// Send NAT keep-alives to every UDP registration, not only to those
     /// asking with `;ob`.
     pub nat_keepalive_all_udp: bool,
+    /// Most calls at once; more get 503 with Retry-After.
+    pub max_calls: usize,
+    /// Most calls one user may have placed at once (0: no limit); more get
+    /// 503 with Retry-After. Trunk calls are not counted.
+    pub max_calls_per_user: usize,
 }
 
 impl Default for CallsConfig {
@@ -57,6 +62,8 @@ impl Default for CallsConfig {
             no_answer_timeout: Duration::from_secs(60),
             nat_keepalive_interval: Duration::from_secs(30),
             nat_keepalive_all_udp: false,
+            max_calls: 10_000,
+            max_calls_per_user: 10,
         }
     }
 }

@@ -44,8 +44,16 @@ pub struct SipConfig {
     /// A TCP or TLS connection with no traffic for this long is closed.
     #[serde(with = "duration")]
     pub tcp_idle_timeout: Duration,
-    /// Maximum simultaneous TCP and TLS connections.
+    /// Maximum simultaneous TCP, TLS and WebSocket connections.
     pub max_connections: usize,
+    /// Inbound connections one source IP address may hold at once (0: no
+    /// limit). Phones behind one NAT share an address: raise it for them.
+    pub max_connections_per_source: usize,
+    /// Once a message has begun to arrive on a connection, the rest must
+    /// follow within this long, or the connection is closed (a slow sender
+    /// holding it open). `0s` disables the limit.
+    #[serde(with = "duration")]
+    pub stream_message_timeout: Duration,
     /// PEM certificate chain of the TLS listeners (with `tls_key`).
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of the TLS listeners (with `tls_cert`).
@@ -78,6 +86,8 @@ impl Default for SipConfig {
             max_stream_message: 65_536,
             tcp_idle_timeout: Duration::from_secs(3_600),
             max_connections: 10_000,
+            max_connections_per_source: sb_sip_transport::DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+            stream_message_timeout: sb_sip_transport::DEFAULT_STREAM_MESSAGE_TIMEOUT,
             tls_cert: None,
             tls_key: None,
             tls_self_signed: false,
