@@ -49,6 +49,9 @@ domains = ["example.test"]
 url = "sqlite://$WORK/switchboard.db"
 [log]
 level = "warn"
+# One caller places every call.
+[calls]
+max_calls_per_user = 0
 TOML
 
 printf 'caller pw-caller\ncallee pw-callee\n' |

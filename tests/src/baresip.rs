@@ -195,7 +195,7 @@ impl Baresip {
         Ok(Baresip {
             child: Some(child),
             name: config.name.clone(),
-            sip: SocketAddr::from(([127, 0, 0, 1], sip)),
+            sip: SocketAddr::from((config.address, sip)),
             ctrl: stream,
             messages,
             pending: VecDeque::new(),

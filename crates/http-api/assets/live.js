@@ -1,5 +1,6 @@
-// Live state, refreshed every few seconds: registrations (remove a binding) and calls in
-// progress (hang up). A SIP user sees only their own registrations, read-only.
+// Live state, refreshed every few seconds: registrations (remove a binding), calls in
+// progress (hang up) and bans (lift one). A SIP user sees only their own registrations,
+// read-only.
 
 import { api, seg } from './api.js';
 import {
@@ -51,6 +52,18 @@ function callsTable(calls, onHangUp) {
   ], calls, (c) => ({ testid: 'call-row', data: { id: c.id } }), 'No calls in progress.');
 }
 
+function bansTable(bans, onLift) {
+  return table('bans-table', 'Bans', [
+    { label: 'Kind', value: (b) => b.kind },
+    { label: 'Source or user', value: (b) => b.key },
+    { label: 'Reason', value: (b) => (b.reason === 'rate' ? 'message rate' : 'failed authentication') },
+    { label: 'Since', value: (b) => time(b.since) },
+    { label: 'Ends', value: (b) => time(b.expires) },
+    { label: 'Dropped', value: (b) => String(b.drops), class: 'num' },
+    { label: 'Actions', class: 'actions-cell', value: (b) => button('Lift', 'ban-lift', () => onLift(b), 'small') },
+  ], bans, (b) => ({ testid: 'ban-row', data: { kind: b.kind, key: b.key } }), 'No bans.');
+}
+
 /** `#/live?user=` (admin) */
 export function livePage(view, query) {
   const user = query.get('user') || '';
@@ -58,6 +71,7 @@ export function livePage(view, query) {
   const updated = h('span', { class: 'muted', testid: 'live-updated', role: 'status' });
   const regs = h('div', { testid: 'registrations' });
   const calls = h('div', { testid: 'calls' });
+  const bans = h('div', { testid: 'bans' });
   const filter = h('input', { id: 'registrations-user', type: 'search', name: 'user', value: user, testid: 'registrations-user', placeholder: 'user or user@domain' });
   const filterForm = h('form', { class: 'toolbar', role: 'search' },
     h('label', { for: 'registrations-user', text: 'Only the user' }), filter,
@@ -69,13 +83,17 @@ export function livePage(view, query) {
   });
   replace(view, header('Live', updated), error,
     h('section', { 'aria-labelledby': 'regs-title' }, h('h2', { id: 'regs-title', text: 'Registrations' }), filterForm, regs),
-    h('section', { 'aria-labelledby': 'calls-title' }, h('h2', { id: 'calls-title', text: 'Calls in progress' }), calls));
+    h('section', { 'aria-labelledby': 'calls-title' }, h('h2', { id: 'calls-title', text: 'Calls in progress' }), calls),
+    h('section', { 'aria-labelledby': 'bans-title' }, h('h2', { id: 'bans-title', text: 'Bans' }),
+      h('p', { class: 'muted', text: 'Sources whose SIP messages are dropped (over their rate, or guessing passwords) and user names under watch.' }), bans));
 
   const load = async () => {
     try {
-      const [r, c] = await Promise.all([api.get('/api/registrations', { user }), api.get('/api/calls')]);
+      const [r, c, b] = await Promise.all([
+        api.get('/api/registrations', { user }), api.get('/api/calls'), api.get('/api/bans')]);
       replace(regs, registrationsTable(r, removeBinding));
       replace(calls, callsTable(c, hangUp));
+      replace(bans, bansTable(b, liftBan));
       updated.textContent = `Updated ${clock()}`;
       showError(error, null);
     } catch (err) {
@@ -97,6 +115,16 @@ export function livePage(view, query) {
     try {
       await api.del(`/api/calls/${seg(c.id)}`);
       notice('Call hung up.');
+    } catch (err) {
+      showError(error, err);
+    }
+    await load();
+  };
+  const liftBan = async (b) => {
+    if (!(await confirmDialog(`Lift the ban on ${b.kind} ${b.key}?`, 'Lift'))) return;
+    try {
+      await api.del(`/api/bans/${seg(b.kind)}/${seg(b.key)}`);
+      notice(`Ban on ${b.key} lifted.`);
     } catch (err) {
       showError(error, err);
     }

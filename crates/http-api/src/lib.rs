@@ -9,9 +9,9 @@
 //! security headers, serving over TCP or TLS.
 //!
 //! Must not depend on: call-control internals. Persisted resources come from
-//! [`sb_store`]; live state (registrations, calls, trunk states), dialplan files and
-//! metrics come through the [`Live`] trait, which the server implements. `sb-switch` is
-//! used for a value type only (address prefixes).
+//! [`sb_store`]; live state (registrations, calls, trunk states, the bans of the server's
+//! admission guard), dialplan files and metrics come through the [`Live`] trait, which the
+//! server implements. `sb-switch` is used for a value type only (address prefixes).
 //!
 //! How to drive it:
 //! ```no_run
@@ -95,9 +95,10 @@ pub use credentials::{
 };
 pub use error::{ApiError, ErrorCode, TlsError};
 pub use live::{
-    Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, ExtraMetric, Health, HealthCheck,
-    Live, LiveCall, LiveLeg, MediaLegStats, MediaStats, MetricsSnapshot, Registration, RouteTest,
-    RouteTestResult, TrunkRegistration, TrunkSettings, TrunkSource, TrunkState,
+    Ban, BanKind, BanReason, BanTarget, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved,
+    ExtraMetric, Health, HealthCheck, Live, LiveCall, LiveLeg, MediaLegStats, MediaStats,
+    MetricsSnapshot, Registration, RouteTest, RouteTestResult, TrunkRegistration, TrunkSettings,
+    TrunkSource, TrunkState,
 };
 pub use metrics::render_metrics;
 pub use openapi::document as openapi_document;

@@ -1,12 +1,12 @@
 //! The [`Live`] trait: everything the API needs from the running server that is not in
-//! the store (live registrations and calls, trunk states, dialplan files, metrics), and
+//! the store (live registrations and calls, trunk states, dialplan files, metrics, bans), and
 //! the value types it exchanges. The server implements it; tests use a fake.
 //!
 //! Times are unix milliseconds (`*_unix_ms` fields) and durations milliseconds
 //! (`*_ms`); they are serialized the way the API shows them (RFC 3339 strings, seconds).
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
@@ -75,6 +75,61 @@ pub trait Live: Send + Sync + 'static {
     fn health(&self) -> impl Future<Output = Health> + Send;
     /// The domain of user names given without one.
     fn default_domain(&self) -> String;
+    /// The bans in force: sources whose SIP messages are dropped, and user names under
+    /// watch.
+    fn bans(&self) -> impl Future<Output = Vec<Ban>> + Send;
+    /// Lifts a ban; `false` when there was none.
+    fn lift_ban(&self, target: BanTarget) -> impl Future<Output = bool> + Send;
+}
+
+/// What a ban is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BanKind {
+    /// A source address: its SIP messages are dropped without an answer.
+    Source,
+    /// A user name under watch: each failed authentication for it bans its source at once.
+    User,
+}
+
+/// Why a ban was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BanReason {
+    /// The source sent more messages than its rate allows.
+    Rate,
+    /// Failed authentications.
+    Auth,
+}
+
+/// One ban in force (JSON: `{"kind","key","reason","since","expires","drops"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ban {
+    /// What it is on.
+    pub kind: BanKind,
+    /// The source address (an IPv6 source as its /64, e.g. `2001:db8:1:2::/64`) or the
+    /// user name (lower case).
+    pub key: String,
+    /// Why.
+    pub reason: BanReason,
+    /// When it began.
+    #[serde(rename = "since", serialize_with = "ser_time")]
+    pub since_unix_ms: i64,
+    /// When it ends by itself.
+    #[serde(rename = "expires", serialize_with = "ser_time")]
+    pub expires_unix_ms: i64,
+    /// Messages dropped from the source; for a user name, the failed attempts that banned
+    /// their source.
+    pub drops: u64,
+}
+
+/// A ban to lift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BanTarget {
+    /// The source this address counts as (an IPv6 address: its /64).
+    Source(IpAddr),
+    /// A user name (compared ignoring case).
+    User(String),
 }
 
 /// One registration binding (JSON: `{"aor","user","domain","binding_id","contact",
@@ -360,6 +415,8 @@ pub struct MetricsSnapshot {
     pub trunk_registered: Vec<(String, bool)>,
     /// Call records that could not be written (counter).
     pub cdr_write_failures: u64,
+    /// Source bans issued, by reason (`rate`, `auth`) (counter per reason).
+    pub bans_issued: Vec<(&'static str, u64)>,
     /// Further single-valued metrics (the media gateway's).
     pub extra: Vec<ExtraMetric>,
 }

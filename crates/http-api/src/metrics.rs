@@ -141,6 +141,14 @@ pub fn render_metrics(
         "Call records that could not be written.",
         s.cdr_write_failures,
     );
+    out.family(
+        "bans_total",
+        "counter",
+        "Source bans issued, by reason (rate, auth).",
+    );
+    for &(reason, n) in &s.bans_issued {
+        out.sample("bans_total", Some(("reason", reason)), n);
+    }
     for m in &s.extra {
         out.single(m.name, m.kind, m.help, m.value);
     }
@@ -229,6 +237,7 @@ mod tests {
                 ("backup".to_owned(), false),
             ],
             cdr_write_failures: 0,
+            bans_issued: vec![("rate", 2), ("auth", 1)],
             extra: vec![crate::ExtraMetric {
                 name: "media_sessions",
                 kind: "gauge",
@@ -260,6 +269,9 @@ mod tests {
             "switchboard_trunk_registered{trunk=\"carrier\\\"east\"} 1",
             "switchboard_trunk_registered{trunk=\"backup\"} 0",
             "switchboard_cdr_write_failures_total 0",
+            "# TYPE switchboard_bans_total counter",
+            "switchboard_bans_total{reason=\"rate\"} 2",
+            "switchboard_bans_total{reason=\"auth\"} 1",
             "# TYPE switchboard_media_sessions gauge",
             "switchboard_media_sessions 2",
             "switchboard_http_requests_total{code=\"200\"} 12",

@@ -10,10 +10,12 @@ use serde::Deserialize;
 mod calls;
 mod http;
 mod media;
+mod security;
 mod sip;
 pub use calls::{CallsConfig, DialplanConfig, TransportName, TrunkConfig};
 pub use http::HttpConfig;
 pub use media::{MediaConfig, OpusSettings};
+pub use security::SecurityConfig;
 pub use sip::{Listen, SipConfig};
 
 /// Why a configuration could not be used.
@@ -74,6 +76,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The media gateway.
     pub media: MediaConfig,
+    /// Rate limits and bans per source.
+    pub security: SecurityConfig,
 }
 
 /// `[registrar]`
@@ -356,6 +360,9 @@ impl Config {
             .check()
             .map_err(|(key, message)| invalid(key, message))?;
         self.media
+            .check()
+            .map_err(|(key, message)| invalid(key, message))?;
+        self.security
             .check()
             .map_err(|(key, message)| invalid(key, message))?;
         let mut names = std::collections::HashSet::new();

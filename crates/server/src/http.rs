@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use sb_http_api::{
-    ApiConfig, ApiError, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, ExtraMetric,
-    Health, HealthCheck, Live, LiveCall, LiveLeg, MetricsSnapshot, Registration, RouteTest,
-    RouteTestResult, TrunkRegistration, TrunkSettings, TrunkSource, TrunkState,
+    ApiConfig, ApiError, Ban, BanTarget, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved,
+    ExtraMetric, Health, HealthCheck, Live, LiveCall, LiveLeg, MetricsSnapshot, Registration,
+    RouteTest, RouteTestResult, TrunkRegistration, TrunkSettings, TrunkSource, TrunkState,
 };
 use sb_sip_message::{Aor, ByteStr, Transport};
 use sb_store::Store;
@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::dialplan_edit::{DialplanFiles, EditError, Problem};
+use crate::guard::{self, Guard};
 use crate::sip::{ApiRequest, Control};
 
 /// The running HTTP listener.
@@ -108,6 +109,8 @@ pub(crate) struct ServerLive {
     pub(crate) media: Arc<crate::media::MediaSettings>,
     /// The SIP transports, which serve connections upgraded on `/ws`.
     pub(crate) transports: sb_sip_transport::Transports,
+    /// The admission guard, whose bans the API lists and lifts.
+    pub(crate) guard: Arc<Guard>,
     rate: Mutex<RateSample>,
 }
 
@@ -117,18 +120,19 @@ impl ServerLive {
         store: Store,
         control: mpsc::Sender<Control>,
         dialplan: Arc<DialplanFiles>,
-        bound: Vec<(Transport, SocketAddr)>,
         media: Arc<crate::media::MediaSettings>,
         transports: sb_sip_transport::Transports,
+        guard: Arc<Guard>,
     ) -> ServerLive {
         ServerLive {
             config,
             store,
             control,
             dialplan,
-            bound,
+            bound: transports.local_addrs(),
             media,
             transports,
+            guard,
             rate: Mutex::new(RateSample {
                 at: Instant::now(),
                 calls: 0,
@@ -440,6 +444,7 @@ impl Live for ServerLive {
         };
         let trunks = self.ask(ApiRequest::Trunks).await.unwrap_or_default();
         let s = &stats.switch;
+        let g = self.guard.stats(Instant::now());
         let calls_per_second = {
             let mut r = self.rate.lock().expect("the rate sample is never poisoned");
             let elapsed = r.at.elapsed();
@@ -469,6 +474,7 @@ impl Live for ServerLive {
             malformed: s.malformed_answered + s.malformed_dropped,
             trunk_registered: trunks.into_iter().map(|t| (t.name, t.registered)).collect(),
             cdr_write_failures: s.cdr_write_failures,
+            bans_issued: guard::api::bans_issued(&g),
             extra: self
                 .media
                 .metrics
@@ -480,6 +486,7 @@ impl Live for ServerLive {
                     help,
                     value,
                 })
+                .chain(guard::api::metrics(&g))
                 .collect(),
         }
     }
@@ -512,6 +519,14 @@ impl Live for ServerLive {
             .first()
             .cloned()
             .unwrap_or_else(|| "localhost".to_owned())
+    }
+
+    async fn bans(&self) -> Vec<Ban> {
+        guard::api::bans(&self.guard, Instant::now(), crate::sip::unix_ms())
+    }
+
+    async fn lift_ban(&self, target: BanTarget) -> bool {
+        self.guard.lift(Instant::now(), &guard::api::target(target))
     }
 }
 

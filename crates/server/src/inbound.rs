@@ -1,11 +1,22 @@
 //! What the transports hand to the SIP driver: messages parsed in the receiving
 //! task (so parsing runs in parallel with the switch), malformed input, flow
 //! closures and send failures.
+//!
+//! Every message first passes the [`Guard`], before it is parsed and before
+//! it takes a place in the switch's queue: a banned source's messages are
+//! dropped here, without an answer, and its connection (TCP, TLS,
+//! WebSocket) is closed — a banned peer would otherwise keep a connection
+//! slot and the reads it costs.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use bytes::Bytes;
 use sb_sip_message::{Destination, FlowId, Message, ParseError, Peer};
-use sb_sip_transport::InboundHandler;
+use sb_sip_transport::{InboundHandler, Transports};
 use tokio::sync::mpsc;
+
+use crate::guard::{Admission, Guard};
 
 /// One input for the switch task.
 #[derive(Debug)]
@@ -25,16 +36,29 @@ pub(crate) enum SwitchInput {
     SendFailed { dest: Destination },
 }
 
-/// Parses in the transport's task and queues for the switch. The queue is
-/// bounded: when the switch falls behind, receiving slows down (UDP datagrams
-/// then wait, and eventually drop, in the kernel's buffer).
+/// Checks the source, parses in the transport's task and queues for the
+/// switch. The queue is bounded: when the switch falls behind, receiving
+/// slows down (UDP datagrams then wait, and eventually drop, in the kernel's
+/// buffer).
 #[derive(Debug)]
 pub(crate) struct Inbound {
     pub(crate) queue: mpsc::Sender<SwitchInput>,
+    pub(crate) guard: Arc<Guard>,
+    /// The transports this handler serves, to close a banned source's
+    /// connection (set once they have started).
+    pub(crate) transports: OnceLock<Transports>,
 }
 
 impl InboundHandler for Inbound {
     async fn on_message(&self, payload: Bytes, peer: Peer) {
+        if self.guard.admit(Instant::now(), peer.remote.ip()) != Admission::Pass {
+            if let Some(flow) = peer.flow
+                && let Some(transports) = self.transports.get()
+            {
+                transports.close_flow(flow);
+            }
+            return;
+        }
         let input = match Message::parse(payload.clone()) {
             Ok(message) => SwitchInput::Message {
                 message: Box::new(message),

@@ -7,7 +7,9 @@
 //! of registrations, media pass-through, the group-commit writer of call
 //! records), the dialplan files (loading, hot reload on change and SIGHUP,
 //! `switchboard dialplan test`), periodic jobs (noticing user changes made by
-//! other processes, purging expired rows), user administration for the CLI.
+//! other processes, purging expired rows), user administration for the CLI,
+//! and the admission [`guard`] (per-source rate limits and bans, checked for
+//! every message before it is parsed).
 //!
 //! Must not: parse command lines (that is the binary's job) or hold protocol
 //! logic (that lives in the sans-IO crates).
@@ -30,6 +32,7 @@ mod convert;
 mod dialplan_edit;
 pub mod dialplans;
 mod effects;
+pub mod guard;
 mod http;
 mod inbound;
 mod local_ips;
@@ -130,12 +133,26 @@ impl Server {
         let trunk_defs = policy::trunk_definitions(&config, &store).await?;
         let tls_client = sip_tls::client_config(&config)?;
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
+        let guard = Arc::new(guard::Guard::new(
+            Instant::now(),
+            &config.security.guard_settings(),
+            rng.random(),
+        ));
+        let inbound = Arc::new(Inbound {
+            queue: inbound_tx,
+            guard: guard.clone(),
+            transports: std::sync::OnceLock::new(),
+        });
         let transports = Transports::start(
             transport_config(&config, tls_server, tls_client.clone()),
-            Arc::new(Inbound { queue: inbound_tx }),
+            inbound.clone(),
         )
         .await
         .context("cannot open the SIP listeners")?;
+        // The handler closes banned sources' connections; the transports
+        // drop it (and with it this handle) when they shut down.
+        let _ = inbound.transports.set(transports.clone());
+        drop(inbound);
         let bound = transports.local_addrs();
         // Messages wait in the queue until the switch task runs; the switch
         // needs the bound addresses (trunk requests leave from a listener).
@@ -243,6 +260,7 @@ impl Server {
                     media::MediaGateway::new(media.clone(), results_tx, timeouts_tx),
                 ),
                 ending: None,
+                guard: guard.clone(),
             }
             .run(),
         );
@@ -253,14 +271,15 @@ impl Server {
             store.clone(),
             control_tx.clone(),
             files.clone(),
-            bound.clone(),
             media,
             transports.clone(),
+            guard.clone(),
         ));
         let jobs = vec![
             tokio::spawn(watch_changes(live.clone())),
             tokio::spawn(purge_expired(store.clone())),
             tokio::spawn(dialplans::watch(files)),
+            tokio::spawn(sweep_guard(guard)),
             timeout_forwarder,
         ];
         let http = if config.http.enabled {
@@ -450,6 +469,17 @@ async fn watch_changes(live: Arc<http::ServerLive>) {
         if live.control.is_closed() {
             return;
         }
+    }
+}
+
+/// Forgets, now and then, the sources and user names the guard no longer
+/// needs (the table is bounded regardless; this keeps it small when quiet).
+async fn sweep_guard(guard: Arc<guard::Guard>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let forgotten = guard.sweep(Instant::now());
+        tracing::trace!(forgotten, "guard swept");
     }
 }
 

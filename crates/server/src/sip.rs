@@ -110,6 +110,8 @@ pub(crate) struct SwitchTask {
     pub(crate) effects: EffectExecutor,
     /// Set while live calls are being ended for a shutdown.
     pub(crate) ending: Option<EndCalls>,
+    /// Told about failed authentications (bans for password guessing).
+    pub(crate) guard: std::sync::Arc<crate::guard::Guard>,
 }
 
 pub(crate) fn unix_ms() -> u64 {
@@ -320,7 +322,7 @@ impl SwitchTask {
             }
             while let Some(event) = self.switch.poll_event() {
                 progressed = true;
-                log_event(&event);
+                log_event(&event, &self.guard);
             }
             if !progressed {
                 return;
@@ -329,7 +331,7 @@ impl SwitchTask {
     }
 }
 
-fn log_event(event: &SwitchEvent) {
+fn log_event(event: &SwitchEvent, guard: &crate::guard::Guard) {
     match event {
         SwitchEvent::Registered {
             aor,
@@ -347,6 +349,7 @@ fn log_event(event: &SwitchEvent) {
         }
         SwitchEvent::AuthFailed { peer, username } => {
             tracing::info!(source = %peer.remote, transport = %peer.transport, username = %username, "authentication failed");
+            guard.auth_failed(Instant::now(), peer.remote.ip(), username.as_str());
         }
         SwitchEvent::Malformed {
             peer,

@@ -1,7 +1,7 @@
 //! The configuration directory of one baresip process: its `config` and
 //! `accounts` files.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::Path;
 
@@ -85,6 +85,8 @@ pub struct BaresipConfig {
     pub(super) record: bool,
     srtp_mandatory: bool,
     pub(super) sip_trace: bool,
+    /// The loopback address the phone's SIP and RTP use.
+    pub(super) address: Ipv4Addr,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +113,7 @@ impl BaresipConfig {
             record: false,
             srtp_mandatory: false,
             sip_trace: false,
+            address: Ipv4Addr::LOCALHOST,
         }
     }
 
@@ -193,6 +196,14 @@ impl BaresipConfig {
         self
     }
 
+    /// Sends SIP and RTP from another loopback address than 127.0.0.1
+    /// (e.g. `127.0.0.2`, to be a source of its own).
+    pub fn address(mut self, address: Ipv4Addr) -> BaresipConfig {
+        assert!(address.is_loopback(), "tests use loopback addresses only");
+        self.address = address;
+        self
+    }
+
     /// The microphone tone's frequency, when it plays one.
     pub(super) fn tone_hz(&self) -> Option<u32> {
         match self.microphone {
@@ -208,7 +219,10 @@ impl BaresipConfig {
             params.push_str(";mediaenc=srtp-mand");
         }
         match &self.registration {
-            None => format!("<sip:{}@127.0.0.1:{sip}>;regint=0;{params}\n", self.name),
+            None => format!(
+                "<sip:{}@{}:{sip}>;regint=0;{params}\n",
+                self.name, self.address
+            ),
             Some(r) => format!(
                 "<sip:{}@{}>;auth_pass={};outbound=\"sip:{};transport={}\";regint=600;{params}\n",
                 r.user, r.domain, r.password, r.server, r.transport
@@ -218,6 +232,7 @@ impl BaresipConfig {
 
     pub(super) fn config_text(&self, dir: &Path, sip: u16, ctrl: u16) -> String {
         let name = &self.name;
+        let address = self.address;
         let source = match self.microphone {
             Microphone::Sine => {
                 "audio_source ausine,440\nausrc_srate 48000\nausrc_channels 2\n".to_owned()
@@ -237,8 +252,8 @@ impl BaresipConfig {
         };
         format!(
             "poll_method epoll\n\
-             sip_listen 127.0.0.1:{sip}\n\
-             net_interface 127.0.0.1\n\
+             sip_listen {address}:{sip}\n\
+             net_interface {address}\n\
              dns_server 127.0.0.1:53\n\
              call_local_timeout 120\n\
              call_max_calls 4\n\

@@ -2,6 +2,7 @@
 
 mod acls;
 mod admins;
+mod bans;
 mod cdrs;
 mod dialplans;
 mod groups;
@@ -31,6 +32,7 @@ pub(crate) fn routes<L: Live>(r: Routes<L>) -> Routes<L> {
     let r = trunks::routes(r);
     let r = dialplans::routes(r);
     let r = cdrs::routes(r);
+    let r = bans::routes(r);
     live_state::routes(r)
 }
 

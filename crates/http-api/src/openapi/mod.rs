@@ -408,6 +408,29 @@ fn build() -> Value {
 
     add(
         &mut p,
+        "/api/bans",
+        "get",
+        op("Bans in force: SIP sources dropped, user names under watch")
+            .returns_list("Ban")
+            .admin(),
+    );
+    add(
+        &mut p,
+        "/api/bans/{kind}/{key}",
+        "delete",
+        op("Lift a ban")
+            .path("kind", "source or user")
+            .path(
+                "key",
+                "an IP address (an IPv6 source: any address of its /64, or the /64 as listed), or a user name",
+            )
+            .no_content()
+            .admin()
+            .errors(&[400, 404]),
+    );
+
+    add(
+        &mut p,
         "/api/openapi.json",
         "get",
         op("This document")

@@ -455,6 +455,23 @@ pub(super) fn schemas() -> Value {
             ]),
         ),
         (
+            "Ban",
+            object(&[
+                r(
+                    "kind",
+                    json!({ "type": "string", "enum": ["source", "user"] }),
+                ),
+                r("key", s()),
+                r(
+                    "reason",
+                    json!({ "type": "string", "enum": ["rate", "auth"] }),
+                ),
+                r("since", time(false)),
+                r("expires", time(false)),
+                r("drops", int()),
+            ]),
+        ),
+        (
             "Health",
             object(&[
                 r(

@@ -10,9 +10,9 @@ use sb_store::Store;
 
 use crate::error::ApiError;
 use crate::live::{
-    Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, Health, HealthCheck, Live, LiveCall,
-    LiveLeg, MetricsSnapshot, Registration, RouteTest, RouteTestResult, TrunkRegistration,
-    TrunkSettings, TrunkSource, TrunkState,
+    Ban, BanTarget, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved, Health, HealthCheck,
+    Live, LiveCall, LiveLeg, MetricsSnapshot, Registration, RouteTest, RouteTestResult,
+    TrunkRegistration, TrunkSettings, TrunkSource, TrunkState,
 };
 
 use super::DOMAIN;
@@ -33,6 +33,8 @@ pub(crate) struct FakeLive {
     pub(crate) route_tests: Mutex<Vec<RouteTest>>,
     /// Connections handed over by `/ws`: remote address and whether TLS.
     pub(crate) websockets: Mutex<Vec<(std::net::SocketAddr, bool)>>,
+    /// The bans in force.
+    pub(crate) bans: Mutex<Vec<Ban>>,
 }
 
 pub(crate) fn registration(user: &str, domain: &str, id: &str) -> Registration {
@@ -130,6 +132,7 @@ impl FakeLive {
             healthy: Mutex::new(true),
             route_tests: Mutex::new(Vec::new()),
             websockets: Mutex::new(Vec::new()),
+            bans: Mutex::new(Vec::new()),
         }
     }
 
@@ -303,5 +306,20 @@ impl Live for FakeLive {
 
     fn default_domain(&self) -> String {
         DOMAIN.to_owned()
+    }
+
+    async fn bans(&self) -> Vec<Ban> {
+        self.bans.lock().unwrap().clone()
+    }
+
+    async fn lift_ban(&self, target: BanTarget) -> bool {
+        let mut bans = self.bans.lock().unwrap();
+        let before = bans.len();
+        bans.retain(|b| match &target {
+            // An IPv6 source is listed as its /64 (the fake takes the network address).
+            BanTarget::Source(ip) => b.key != ip.to_string() && b.key != format!("{ip}/64"),
+            BanTarget::User(name) => !b.key.eq_ignore_ascii_case(name),
+        });
+        bans.len() < before
     }
 }

@@ -2,6 +2,7 @@
 //! through `tower::ServiceExt::oneshot` (and over real sockets for TLS).
 
 mod access;
+mod bans;
 mod cdrs;
 mod dialplans;
 mod fake;
