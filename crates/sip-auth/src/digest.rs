@@ -121,7 +121,9 @@ impl fmt::Debug for ClientSecret<'_> {
 /// `cnonce` must be fresh client randomness (the caller supplies it) and `nc`
 /// the count of requests sent with this nonce, starting at 1; both are only
 /// used when the challenge offers `qop="auth"`, otherwise an RFC 2069 response
-/// is produced.
+/// is produced. A value that cannot be written as a quoted string (a control
+/// character: the challenge's realm, nonce or opaque included) is an
+/// [`AuthError::InvalidParam`].
 pub fn respond(
     challenge: &Challenge<'_>,
     method: &str,
@@ -138,6 +140,8 @@ pub fn respond(
         ("cnonce", cnonce),
         ("realm", &*challenge.realm),
         ("nonce", &*challenge.nonce),
+        // Echoed back unchanged (RFC 7616 §3.4): refused rather than altered.
+        ("opaque", challenge.opaque.as_deref().unwrap_or_default()),
     ] {
         if !is_quotable(value) {
             return Err(AuthError::InvalidParam {

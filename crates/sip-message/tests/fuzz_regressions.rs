@@ -137,3 +137,50 @@ fn bare_cr_in_display_name() {
     ]
     .concat());
 }
+
+/// A header section longer than the limit and without Content-Length: read whole it was
+/// refused for the missing header, read in pieces for its size. Now the size comes first, so
+/// the error does not depend on how the stream is cut into reads.
+#[test]
+fn oversize_header_section_fails_the_same_in_any_reads() {
+    let stream = b"INVITE sip:bob@example.com SIP/2.0\r\n\
+                   From: \"Alice Liddell\" <sip:alice@example.com>;tag=Lq7Dz2mJ\r\n\
+                   t: sip:bob@example.com\r\ni: kP3x9v-Fq2@2001:db8::20\r\n\r\n";
+    let limit = 80;
+    let errors: Vec<ParseError> = [stream.len(), 1, 7]
+        .into_iter()
+        .map(|size| {
+            let mut framer = StreamFramer::new(limit);
+            stream
+                .chunks(size)
+                .find_map(|chunk| {
+                    framer.push(chunk);
+                    framer.next_frame().err()
+                })
+                .expect("the section is over the limit")
+        })
+        .collect();
+    for e in &errors {
+        assert!(
+            matches!(e, ParseError::TooLarge { limit: 80, .. }),
+            "{errors:?}"
+        );
+    }
+}
+
+/// A quoted display name holding a line feed (bare or as a quoted-pair) could not be printed
+/// back: the writer turns it into a space. Header values never hold CR or LF once folding is
+/// undone, and a quoted-string cannot (RFC 3261 §25.1), so the parser refuses them.
+#[test]
+fn line_feed_in_quoted_display_name() {
+    for value in [
+        "\"J Ro\nsenberg\" <sip:jdrosen@example.com>;tag=98asjd8",
+        "\"J Ro\\\nsenberg\" <sip:jdrosen@example.com>;tag=98asjd8",
+        "\"J Ro\rsenberg\" <sip:jdrosen@example.com>;tag=98asjd8",
+    ] {
+        assert!(NameAddr::parse(&value.into()).is_err(), "{value:?}");
+    }
+    let tab = NameAddr::parse(&"\"J\tRosenberg \\\"\" <sip:jdrosen@example.com>".into()).unwrap();
+    let printed = tab.to_string();
+    assert_eq!(NameAddr::parse(&printed.as_str().into()).unwrap(), tab);
+}

@@ -81,12 +81,17 @@ impl SrtpContext {
     }
 
     /// Encrypts the payload of the RTP packet in `packet` and appends the authentication tag
-    /// (RFC 3711 §3.3).
+    /// (RFC 3711 §3.3). A packet whose index was protected before (or is older than the
+    /// replay window) is refused, as a receiver would refuse it.
     pub(crate) fn protect_rtp(&mut self, packet: &mut Vec<u8>) -> Result<(), EngineError> {
         let header = RtpHeader::parse(packet)?;
         let tag_len = self.rtp_tag_len();
         let stream = self.stream(header.ssrc);
         let index = stream.estimate(header.seq);
+        // An index is never used twice under one key (RFC 3711 §9.1): a relayed duplicate
+        // would be encrypted with the keystream of the packet it repeats.
+        stream.window.check(index)?;
+        stream.window.accept(index);
         stream.update(index);
         self.rtp
             .apply_keystream(header.ssrc, index, &mut packet[header.header_len..]);

@@ -64,6 +64,14 @@ pub(crate) fn next_frame(
                 return Ok(None);
             }
             Some((head_end, body_start)) => {
+                // A header section over the limit is refused as such, whether or not
+                // its end arrived in the same read (the error must not depend on reads).
+                if body_start > max_message {
+                    return Err(ParseError::TooLarge {
+                        size: body_start,
+                        limit: max_message,
+                    });
+                }
                 let length = content_length_in(&buf[..head_end])?
                     .ok_or_else(|| ParseError::MissingHeader("Content-Length"))?;
                 let total = body_start.saturating_add(length);

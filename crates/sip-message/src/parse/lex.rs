@@ -81,11 +81,15 @@ pub(crate) fn trim_start_wsp(s: &str) -> &str {
 }
 
 /// Given `s[start] == b'"'`, the index just after the closing quote of the
-/// quoted-string, honouring `\` quoted-pairs; `None` when it is unterminated.
+/// quoted-string, honouring `\` quoted-pairs; `None` when it is unterminated
+/// or holds a CR or LF, which a quoted-string cannot carry once folding is
+/// undone, not even as a quoted-pair (RFC 3261 §25.1).
 pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
     while i < s.len() {
         match s[i] {
+            b'\r' | b'\n' => return None,
+            b'\\' if matches!(s.get(i + 1), Some(b'\r' | b'\n')) => return None,
             b'\\' => i += 2,
             b'"' => return Some(i + 1),
             _ => i += 1,
