@@ -1,14 +1,15 @@
 //! Fuzz target for the SIP message grammar.
 //!
 //! For any input: parsing never panics; a message that parses serializes to
-//! bytes that parse to the same message; typed header values that parse
-//! print in a form that parses to the same value, the same through `Display`
-//! and `WriteSip`; every URI is equivalent to itself; a request that validates
-//! returns the values the typed accessors parse; the stream framer yields the
-//! same messages (and the same error) however the input is cut into reads.
+//! bytes that parse to the same message and serialize to the same bytes;
+//! typed header values that parse print in a form that parses to the same
+//! value, the same through `Display` and `WriteSip`; every URI is equivalent
+//! to itself; a request that validates returns the values the typed accessors
+//! parse; the stream framer yields the same messages (and the same error)
+//! however the input is cut into reads.
 //!
-//! Run from the repository root (nightly toolchain, cargo-fuzz):
-//! `cargo +nightly fuzz run --sanitizer none --fuzz-dir crates/fuzz sip_message -- -max_total_time=600`.
+//! Run from the repository root (stable toolchain, no sanitizer):
+//! `cargo fuzz run --sanitizer none --fuzz-dir crates/fuzz sip_message -- -max_total_time=600`.
 //! Seeds are in `corpus/sip_message/seed-*`; every input that ever failed is
 //! replayed by `crates/sip-message/tests/fuzz_regressions.rs`.
 
@@ -52,6 +53,11 @@ fn check_round_trip(first: &Message) {
         without_length(second.headers())
     );
     assert_eq!(first.body(), second.body());
+    assert_eq!(
+        second.to_bytes(),
+        bytes,
+        "serializing again gives other bytes"
+    );
 }
 
 fn check_uri(uri: &Uri) {
