@@ -13,18 +13,13 @@
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Exits 0 when every check passed, 1 with the failed step and the reason otherwise. The
 // browser is always closed and its profile directory removed.
-//
-// JsSIP ships as CommonJS modules; they are joined here into one script for the page
-// (a small loader resolving `require` the way Node does, preferring `browser` entries).
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const STEP_TIMEOUT_MS = 15_000;
-const HERE = dirname(fileURLToPath(import.meta.url));
+import { join } from 'node:path';
+import {
+  CheckFailed, STEP_TIMEOUT_MS, bundle, check, eventually, launchChromium, login, registrations,
+} from './common.mjs';
 
 function options() {
   const env = process.env;
@@ -46,100 +41,6 @@ function options() {
   }
   o.http = o.http.replace(/\/+$/, '');
   return o;
-}
-
-class CheckFailed extends Error {}
-
-function check(cond, message) {
-  if (!cond) throw new CheckFailed(message);
-}
-
-// ---- JsSIP as one script -------------------------------------------------------------
-
-function isFile(path) {
-  return existsSync(path) && statSync(path).isFile();
-}
-
-function resolveFile(path) {
-  for (const candidate of [path, `${path}.js`, `${path}.json`, join(path, 'index.js')]) {
-    if (isFile(candidate)) return candidate;
-  }
-  return null;
-}
-
-function resolvePackage(name) {
-  const dir = join(HERE, 'node_modules', name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  const entry = typeof pkg.browser === 'string' ? pkg.browser : pkg.main || 'index.js';
-  return resolveFile(join(dir, entry));
-}
-
-function bundle(entryPackage) {
-  const ids = new Map();
-  const defs = [];
-  const add = (file) => {
-    if (ids.has(file)) return ids.get(file);
-    const id = defs.length;
-    ids.set(file, id);
-    defs.push(null);
-    const text = readFileSync(file, 'utf8');
-    const source = file.endsWith('.json') ? `module.exports = ${text};` : text;
-    const deps = {};
-    for (const [, name] of source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)) {
-      const target = name.startsWith('.') ? resolveFile(join(dirname(file), name)) : resolvePackage(name);
-      // A require in a comment or for Node only resolves to nothing; it fails when called.
-      if (target) deps[name] = add(target);
-    }
-    defs[id] = `[function (module, exports, require) {\n${source}\n}, ${JSON.stringify(deps)}]`;
-    return id;
-  };
-  const entry = add(resolvePackage(entryPackage));
-  return `(function () {
-  const defs = [${defs.join(',\n')}];
-  const cache = [];
-  function load(id) {
-    if (cache[id]) return cache[id].exports;
-    const module = { exports: {} };
-    cache[id] = module;
-    const [run, deps] = defs[id];
-    run(module, module.exports, (name) => {
-      if (!(name in deps)) throw new Error('module not bundled: ' + name);
-      return load(deps[name]);
-    });
-    return module.exports;
-  }
-  window.JsSIP = load(${entry});
-})();`;
-}
-
-// ---- The live API ----------------------------------------------------------------------
-
-async function login(o) {
-  const res = await fetch(`${o.http}/api/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: o.admin, password: o.adminPassword }),
-  });
-  check(res.status === 200, `admin login: HTTP ${res.status}`);
-  return (await res.json()).token;
-}
-
-async function registrations(o, token) {
-  const res = await fetch(`${o.http}/api/registrations`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  check(res.status === 200, `registrations: HTTP ${res.status}`);
-  return res.json();
-}
-
-async function eventually(what, f) {
-  const deadline = Date.now() + STEP_TIMEOUT_MS;
-  for (;;) {
-    const value = await f();
-    if (value) return value;
-    check(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 // ---- In the page -------------------------------------------------------------------------
@@ -254,18 +155,7 @@ async function main() {
   const token = await login(o);
   profile = mkdtempSync(join(tmpdir(), 'sb-jssip-'));
   try {
-    browser = await chromium.launch({
-      executablePath: o.chromium,
-      ignoreDefaultArgs: true,
-      timeout: STEP_TIMEOUT_MS,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--ignore-certificate-errors', `--user-data-dir=${profile}`,
-        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
-        '--remote-debugging-pipe', 'about:blank',
-      ],
-    });
+    browser = await launchChromium({ executable: o.chromium, profile });
     for (const url of o.urls) {
       await registerOver(browser, o, token, script, url);
     }
