@@ -249,7 +249,7 @@ impl Device {
 }
 
 /// The browser's end of WebRTC leg B as its SDP would announce it.
-fn browser(role: DtlsRole) -> WebRtcRemote {
+fn browser(role: DtlsRole, local_ice: IceCredentials) -> WebRtcRemote {
     WebRtcRemote {
         ice: IceCredentials::new("brw4", "browserpassword4fuzzing+/").expect("valid"),
         fingerprint: DtlsFingerprint::parse(&format!("sha-256 {}", ["5E"; 32].join(":")))
@@ -258,6 +258,7 @@ fn browser(role: DtlsRole) -> WebRtcRemote {
         mid: MediaId::new("0").expect("valid"),
         ssrcs: vec![0xe0],
         mid_extension: Some(4),
+        local_ice,
     }
 }
 
@@ -562,11 +563,12 @@ fuzz_target!(|data: &[u8]| {
     };
     h.session.add_leg(A, gateway(20000));
     let (a, mut b) = scenario(call);
+    let mut local_ice = None;
     if h.webrtc.is_some() {
         // A browser: DTLS-SRTP instead of SDES, RTCP on the RTP socket (RFC 8843, RFC 5761).
         b = mux(LegPlan { srtp: None, ..b });
         let identity = WebRtcIdentity::generate().expect("a certificate");
-        h.session.add_webrtc_leg(B, gateway(20002), identity);
+        local_ice = Some(h.session.add_webrtc_leg(B, gateway(20002), identity).ice);
     } else {
         h.session.add_leg(B, gateway(20002));
     }
@@ -577,14 +579,14 @@ fuzz_target!(|data: &[u8]| {
     }
     h.configure(t0, A, a);
     h.configure(t0, B, b);
-    if h.webrtc.is_some() {
+    if let Some(local_ice) = local_ice {
         let role = if call & 0x20 == 0 {
             DtlsRole::Server
         } else {
             DtlsRole::Client
         };
         h.session
-            .configure_webrtc(t0, B, browser(role))
+            .configure_webrtc(t0, B, browser(role, local_ice))
             .expect("the browser's parameters are valid");
     }
     match call / 8 % 4 {

@@ -10,7 +10,7 @@ use super::negotiator::{Negotiator, Sent};
 use super::remote::Remote;
 use crate::plan::{Codec, LegId, LocalPorts};
 use crate::webrtc::{
-    DtlsRole, LocalLines, OFFER_MID, OFFER_MID_EXTENSION, WebRtcLocal, WebRtcRemote,
+    DtlsRole, IceCredentials, LocalLines, OFFER_MID, OFFER_MID_EXTENSION, WebRtcLocal, WebRtcRemote,
 };
 
 /// Codecs a browser decodes (RFC 7874 §3: Opus and G.711 are mandatory; Chromium also does
@@ -78,9 +78,33 @@ impl Negotiator {
         let role = previous
             .or_else(|| DtlsRole::answering(setup))
             .ok_or(NegotiateError::MissingWebRtcAttribute { attribute: "setup" })?;
-        let browser = attrs.remote(role)?;
+        // A browser that changed its ICE credentials restarts ICE; the answer then carries
+        // new credentials of ours too (RFC 8839 §4.4.1.1.2).
+        let restart = self
+            .state_mut(leg)
+            .webrtc_remote
+            .as_ref()
+            .is_some_and(|r| attrs.ice.as_ref().is_some_and(|ice| *ice != r.ice));
+        if restart {
+            let fresh = IceCredentials::random(&mut self.rng);
+            if let Some(local) = self.state_mut(leg).webrtc.as_mut() {
+                local.ice = fresh;
+            }
+        }
+        let browser = attrs.remote(role, self.local_ice(leg)?)?;
         self.state_mut(leg).webrtc_remote = Some(browser.clone());
         Ok(browser)
+    }
+
+    /// The gateway's current ICE credentials on WebRTC leg `leg`.
+    fn local_ice(&mut self, leg: LegId) -> Result<IceCredentials, NegotiateError> {
+        self.state_mut(leg)
+            .webrtc
+            .as_ref()
+            .map(|l| l.ice.clone())
+            .ok_or(NegotiateError::MissingWebRtcAttribute {
+                attribute: "ice-ufrag/ice-pwd",
+            })
     }
 
     /// The browser's end after its answer on `leg` to our `actpass` offer.
@@ -99,7 +123,7 @@ impl Negotiator {
         let role = previous
             .or_else(|| attrs.setup.as_deref().and_then(DtlsRole::after_offer))
             .ok_or(NegotiateError::MissingWebRtcAttribute { attribute: "setup" })?;
-        let browser = attrs.remote(role)?;
+        let browser = attrs.remote(role, self.local_ice(leg)?)?;
         self.state_mut(leg).webrtc_remote = Some(browser.clone());
         Ok(browser)
     }

@@ -21,7 +21,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use rand::RngExt;
-use rand::rngs::SmallRng;
 use str0m::config::DtlsCert;
 
 use crate::error::EngineError;
@@ -59,7 +58,7 @@ impl IceCredentials {
 
     /// Fresh credentials from `rng`: a 16-character fragment and a 32-character password
     /// (RFC 8445 §5.3: at least 24 and 128 random bits).
-    pub(crate) fn random(rng: &mut SmallRng) -> IceCredentials {
+    pub(crate) fn random(rng: &mut impl RngExt) -> IceCredentials {
         const ALPHABET: &[u8; 64] =
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut draw = |n: usize| -> Arc<str> {
@@ -272,6 +271,10 @@ pub struct WebRtcRemote {
     pub ssrcs: Vec<u32>,
     /// The `a=extmap` id of `urn:ietf:params:rtp-hdrext:sdes:mid` (RFC 8843 §15.2).
     pub mid_extension: Option<u8>,
+    /// The gateway's own ICE credentials as this exchange announced them: new ones after the
+    /// browser restarted ICE (RFC 8839 §4.4.1.1.2), else those of
+    /// [`crate::MediaSession::add_webrtc_leg`].
+    pub local_ice: IceCredentials,
 }
 
 /// The `a=extmap` URI of the mid header extension.
@@ -280,6 +283,7 @@ pub(crate) const MID_EXTENSION_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid"
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
+    use rand::rngs::SmallRng;
 
     use super::*;
 

@@ -77,7 +77,11 @@ impl WebRtcAttributes {
 
     /// The browser's end of the leg, with the gateway in `role`. A browser section without
     /// ICE credentials, a fingerprint or a mid cannot be connected.
-    pub(crate) fn remote(&self, role: DtlsRole) -> Result<WebRtcRemote, NegotiateError> {
+    pub(crate) fn remote(
+        &self,
+        role: DtlsRole,
+        local_ice: IceCredentials,
+    ) -> Result<WebRtcRemote, NegotiateError> {
         let missing = |attribute| NegotiateError::MissingWebRtcAttribute { attribute };
         Ok(WebRtcRemote {
             ice: self.ice.clone().ok_or(missing("ice-ufrag/ice-pwd"))?,
@@ -86,6 +90,7 @@ impl WebRtcAttributes {
             mid: self.mid.clone().ok_or(missing("mid"))?,
             ssrcs: self.ssrcs.clone(),
             mid_extension: self.mid_extension,
+            local_ice,
         })
     }
 }
@@ -159,24 +164,28 @@ mod tests {
         assert_eq!(attrs.mid.as_ref().map(MediaId::as_str), Some("a1"));
         assert_eq!(attrs.mid_extension, Some(9));
         assert_eq!(attrs.ssrcs, vec![7, 8]);
-        let remote = attrs.remote(DtlsRole::Client).expect("complete");
-        assert_eq!(remote.role, DtlsRole::Client);
+        let ours = IceCredentials::new("ours", "0123456789abcdefghijkl").expect("valid");
+        let remote = attrs
+            .remote(DtlsRole::Client, ours.clone())
+            .expect("complete");
+        assert_eq!((remote.role, remote.local_ice), (DtlsRole::Client, ours));
     }
 
     #[test]
     fn missing_attributes_are_named() {
+        let ours = IceCredentials::new("ours", "0123456789abcdefghijkl").expect("valid");
         let attrs = read(
             "v=0\r\no=- 1 1 IN IP4 192.0.2.30\r\ns=-\r\nt=0 0\r\n\
              m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=ice-ufrag:Yx5T\r\n\
              a=ice-pwd:mXo0cXcKq1f8xEVcHhQ6Qk6p\r\na=fingerprint:sha-256 AB:CD\r\n",
         );
         assert!(matches!(
-            attrs.remote(DtlsRole::Server),
+            attrs.remote(DtlsRole::Server, ours.clone()),
             Err(NegotiateError::MissingWebRtcAttribute { attribute: "mid" })
         ));
         let no_ice = WebRtcAttributes { ice: None, ..attrs };
         assert!(matches!(
-            no_ice.remote(DtlsRole::Server),
+            no_ice.remote(DtlsRole::Server, ours),
             Err(NegotiateError::MissingWebRtcAttribute {
                 attribute: "ice-ufrag/ice-pwd"
             })

@@ -125,8 +125,10 @@ impl WebRtcTransport {
 
     /// Applies negotiation. The first call creates the `Rtc` with the plan's payload types
     /// and starts DTLS in the negotiated role; later calls (re-offers) keep the connection:
-    /// str0m cannot change payload types, ICE credentials or the DTLS role of a running
-    /// connection, so those stay as first negotiated.
+    /// str0m cannot change payload types or the DTLS role of a running connection, so those
+    /// stay as first negotiated. ICE credentials do change (an ICE restart): the browser's
+    /// checks then carry the new ones, and the running DTLS association carries on over
+    /// whichever pair the browser nominates next.
     pub(crate) fn configure(
         &mut self,
         now: Instant,
@@ -134,9 +136,25 @@ impl WebRtcTransport {
         remote: &WebRtcRemote,
         out: &mut Vec<Inbound>,
     ) -> Result<(), RtcError> {
-        if self.rtc.is_some() {
+        if let Some(rtc) = self.rtc.as_mut() {
+            let mut api = rtc.direct_api();
+            if remote.local_ice != self.ice {
+                api.set_local_ice_credentials(IceCreds {
+                    ufrag: remote.local_ice.ufrag().to_string(),
+                    pass: remote.local_ice.pwd().to_string(),
+                });
+                self.ice = remote.local_ice.clone();
+            }
+            if self.remote.as_ref().is_none_or(|r| r.ice != remote.ice) {
+                api.set_remote_ice_credentials(IceCreds {
+                    ufrag: remote.ice.ufrag().to_string(),
+                    pass: remote.ice.pwd().to_string(),
+                });
+            }
+            self.remote = Some(remote.clone());
             return Ok(());
         }
+        self.ice = remote.local_ice.clone();
         let Some(cert) = self.cert.take() else {
             return Ok(());
         };

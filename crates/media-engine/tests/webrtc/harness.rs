@@ -12,7 +12,7 @@ use str0m::format::{Codec as RtcCodec, FormatParams};
 use str0m::media::{Direction as RtcDirection, Frequency, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, SeqNo};
-use str0m::{Candidate, Event, Input, Output, Rtc};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::{A, B, browser, phone, ports};
 
@@ -84,6 +84,8 @@ pub(crate) struct Call {
     pub(crate) at_browser: Vec<Packet>,
     /// What the phone received (RTP only).
     pub(crate) at_phone: Vec<Packet>,
+    /// The browser's ICE states, in order.
+    pub(crate) browser_ice: Vec<IceConnectionState>,
     pub(crate) events: Vec<MediaEvent>,
     /// The browser's end as negotiated.
     pub(crate) remote: Option<WebRtcRemote>,
@@ -124,6 +126,7 @@ impl Call {
             browser_connected: false,
             at_browser: Vec::new(),
             at_phone: Vec::new(),
+            browser_ice: Vec::new(),
             events: Vec::new(),
             remote: None,
             browser_datagrams: 0,
@@ -136,6 +139,32 @@ impl Call {
         let mid = change.add_media(MediaKind::Audio, RtcDirection::SendRecv, None, None, None);
         let (offer, pending) = change.apply().expect("a change to offer");
         self.browser_mid = Some(mid);
+        (offer.to_sdp_string(), pending)
+    }
+
+    /// The browser's re-offer restarting ICE (new credentials, same media).
+    pub(crate) fn browser_restarts_ice(&mut self) -> (String, SdpPendingOffer) {
+        let mut change = self.browser.sdp_api();
+        change.ice_restart(true);
+        let (offer, pending) = change.apply().expect("an ICE restart is a change");
+        (offer.to_sdp_string(), pending)
+    }
+
+    /// The browser's re-offer with its audio now `direction` (hold: `sendonly`).
+    pub(crate) fn browser_changes_direction(
+        &mut self,
+        direction: &str,
+    ) -> (String, SdpPendingOffer) {
+        let mid = self.browser_mid.expect("the browser's audio mid");
+        let direction = match direction {
+            "sendonly" => RtcDirection::SendOnly,
+            "recvonly" => RtcDirection::RecvOnly,
+            "inactive" => RtcDirection::Inactive,
+            _ => RtcDirection::SendRecv,
+        };
+        let mut change = self.browser.sdp_api();
+        change.set_direction(mid, direction);
+        let (offer, pending) = change.apply().expect("a direction change is a change");
         (offer.to_sdp_string(), pending)
     }
 
@@ -242,6 +271,9 @@ impl Call {
                         .handle_packet(self.now, B, SocketKind::Rtp, t.source, &t.contents);
                 }
                 Output::Event(Event::Connected) => self.browser_connected = true,
+                Output::Event(Event::IceConnectionStateChange(state)) => {
+                    self.browser_ice.push(state);
+                }
                 Output::Event(Event::RtpPacket(p)) => self.at_browser.push(Packet {
                     pt: *p.header.payload_type,
                     seq: p.header.sequence_number,

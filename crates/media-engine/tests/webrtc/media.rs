@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sb_media_codec::{CodecKind, Decoder, Encoder, OpusConfig, ToneGenerator, tone_power};
 use sb_media_engine::{DtlsRole, MediaEvent, MediaPath, is_webrtc_offer};
+use str0m::IceConnectionState;
 use str0m::format::Codec as RtcCodec;
 
 use crate::harness::{Call, Packet, rtp};
@@ -425,4 +426,102 @@ fn dtmf_from_the_browser_reaches_the_phone_as_rfc_4733() {
         })
         .collect();
     assert_eq!(digits, vec!['5']);
+}
+
+#[test]
+fn ice_restart_from_the_browser_renews_credentials_and_media_flows_on() {
+    let (mut call, _) = browser_calls(&[RtcCodec::PCMU], |o| o, DtlsRole::Client);
+    relay_pcmu_both_ways(&mut call);
+    let before = call.local.ice.clone();
+    let (offer, pending) = call.browser_restarts_ice();
+    let offered = call
+        .negotiator
+        .offer(B, A, offer.as_bytes(), ports(B), ports(A))
+        .expect("the browser's re-offer");
+    assert_phone_profile(&offered.sdp);
+    let answered = call
+        .negotiator
+        .answer(A, B, phone_answer().as_bytes())
+        .expect("the phone's answer");
+    let text = String::from_utf8(answered.sdp.to_vec()).expect("UTF-8");
+    let renewed = answered.webrtc[0].1.local_ice.clone();
+    assert_ne!(renewed, before, "RFC 8839 §4.4.1.1.2: new credentials");
+    assert!(
+        text.contains(&format!("a=ice-ufrag:{}", renewed.ufrag()))
+            && !text.contains(before.ufrag()),
+        "{text}"
+    );
+    assert!(
+        text.contains("a=setup:active"),
+        "the DTLS role is kept:\n{text}"
+    );
+    let states = call.browser_ice.len();
+    call.apply(&answered);
+    call.browser_accepts_answer(pending, &answered.sdp);
+    let step = call.now + Duration::from_secs(3);
+    call.run_until(step);
+    let after = &call.browser_ice[states..];
+    assert!(
+        after.contains(&IceConnectionState::Checking)
+            && after.last().is_some_and(|s| matches!(
+                s,
+                IceConnectionState::Connected | IceConnectionState::Completed
+            )),
+        "the browser's checks with the new credentials succeed: {after:?}"
+    );
+    // Media on over the restarted connection, both ways (new sequence numbers: SRTP
+    // refuses a replayed index).
+    call.at_browser.clear();
+    call.at_phone.clear();
+    for i in 0..10u16 {
+        let packet = rtp(
+            0,
+            200 + i,
+            16000 + 160 * u32::from(i),
+            PHONE_SSRC,
+            &pcmu_payload(i.into()),
+        );
+        call.phone_sends(&packet);
+        call.browser_sends(
+            0,
+            600 + u64::from(i),
+            8000 + 160 * u32::from(i),
+            &pcmu_payload(50),
+        );
+        let step = call.now + Duration::from_millis(20);
+        call.run_until(step);
+    }
+    assert_eq!(call.at_browser.iter().filter(|p| p.pt == 0).count(), 10);
+    assert_eq!(call.at_phone.iter().filter(|p| p.pt == 0).count(), 10);
+}
+
+#[test]
+fn hold_and_resume_from_the_browser_keep_the_connection() {
+    let (mut call, _) = browser_calls(&[RtcCodec::PCMU], |o| o, DtlsRole::Client);
+    relay_pcmu_both_ways(&mut call);
+    let ice = call.local.ice.clone();
+    for (direction, phone_direction) in [("sendonly", "recvonly"), ("sendrecv", "sendrecv")] {
+        let (offer, pending) = call.browser_changes_direction(direction);
+        let offered = call
+            .negotiator
+            .offer(B, A, offer.as_bytes(), ports(B), ports(A))
+            .expect("the browser's re-offer");
+        let text = String::from_utf8(offered.sdp.to_vec()).expect("UTF-8");
+        assert!(text.contains(&format!("a={direction}")), "{text}");
+        let answer = phone_answer().replace("a=sendrecv", &format!("a={phone_direction}"));
+        let answered = call
+            .negotiator
+            .answer(A, B, answer.as_bytes())
+            .expect("the phone's answer");
+        let text = String::from_utf8(answered.sdp.to_vec()).expect("UTF-8");
+        assert!(
+            text.contains(&format!("a=ice-ufrag:{}", ice.ufrag())),
+            "{text}"
+        );
+        call.apply(&answered);
+        call.browser_accepts_answer(pending, &answered.sdp);
+        let step = call.now + Duration::from_millis(200);
+        call.run_until(step);
+        assert!(call.session.webrtc_connected(B));
+    }
 }
