@@ -44,6 +44,11 @@ impl Transport {
         matches!(self, Transport::Tcp | Transport::Tls)
     }
 
+    /// WebSocket transports (RFC 7118): the peer is normally a browser.
+    pub const fn is_websocket(self) -> bool {
+        matches!(self, Transport::Ws | Transport::Wss)
+    }
+
     /// Transports secured by TLS (`sips:` capable).
     pub const fn is_secure(self) -> bool {
         matches!(self, Transport::Tls | Transport::Wss)

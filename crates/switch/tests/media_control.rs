@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use sb_sip_message::Method;
+use sb_sip_message::{FlowId, Method, Transport};
 use sb_switch::{
     CallDestination, Disposition, Effect, EffectResult, EndReason, HangupBy, LegId, SwitchConfig,
 };
@@ -116,6 +116,72 @@ fn the_rule_or_the_policy_decides_anchoring_for_every_sdp_of_a_call() {
     let (mut h, alice, bob) = setup_with(config, true);
     answered(&mut h, &alice, &bob, "anchored");
     assert_eq!(anchor_flags(&h), [false; 2]);
+}
+
+/// A device on a WebSocket (a browser): flow 7, a `.invalid` contact.
+fn browser(mut phone: Phone) -> Phone {
+    phone.peer.transport = Transport::Ws;
+    phone.peer.flow = Some(FlowId(7));
+    phone.contact = format!("<sip:{}@df7jal23ls0d.invalid;transport=ws>", phone.user);
+    phone
+}
+
+#[test]
+fn a_call_with_a_browser_on_either_end_is_anchored_whatever_the_rule_says() {
+    // The browser answers.
+    let mut h = Harness::with_config(SwitchConfig::for_tests());
+    let alice = Phone::alice();
+    let bob = browser(Phone::bob());
+    h.register_phone(&alice);
+    h.register_phone(&bob);
+    h.switch.set_dialplan(support::dialplan(PLAN, &[]));
+    h.take_sent();
+    h.effects.clear();
+    h.call(&alice, "sip:direct@example.test", "mc-browser-b", SDP_A);
+    let offers: Vec<_> = h
+        .effects
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Effect::MediaOffer {
+                anchor,
+                to_transport,
+                ..
+            } => Some((*anchor, *to_transport)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(offers, [(true, Transport::Ws)]);
+
+    // The browser calls.
+    let mut h = Harness::with_config(SwitchConfig::for_tests());
+    let alice = browser(Phone::alice());
+    let bob = Phone::bob();
+    h.register_phone(&alice);
+    h.register_phone(&bob);
+    h.switch.set_dialplan(support::dialplan(PLAN, &[]));
+    h.take_sent();
+    h.effects.clear();
+    answered(&mut h, &alice, &bob, "direct");
+    assert_eq!(anchor_flags(&h), [true; 2]);
+
+    // Phones only: the rule holds.
+    let (mut h, alice, bob) = setup();
+    answered(&mut h, &alice, &bob, "direct");
+    assert_eq!(anchor_flags(&h), [false; 2]);
+
+    // No gateway: nothing to anchor with.
+    let mut config = SwitchConfig::for_tests();
+    config.calls.media_gateway = false;
+    let (mut h, alice, _) = setup_with(config, true);
+    let bob = browser(Phone::bob());
+    h.register_phone(&bob);
+    h.effects.clear();
+    h.call(&alice, "sip:direct@example.test", "mc-browser-none", SDP_A);
+    assert!(
+        h.effects
+            .iter()
+            .all(|(_, e)| !matches!(e, Effect::MediaOffer { anchor: true, .. }))
+    );
 }
 
 fn dtmf_effects(h: &Harness) -> Vec<(LegId, char, u32)> {

@@ -65,6 +65,17 @@ impl Switch {
         sdp: Bytes,
         step: MediaStep,
     ) {
+        // A browser needs the gateway: its media is ICE and DTLS-SRTP, which a phone does
+        // not speak. A call with a browser on either end is anchored whatever the route
+        // says, decided before the call's first media effect (the choice holds for the
+        // whole call).
+        if !call.anchor
+            && !call.media_used
+            && self.config.calls.media_gateway
+            && (to_transport.is_websocket() || call.a.dest.transport.is_websocket())
+        {
+            call.anchor = true;
+        }
         call.media_used = true;
         let effect = Effect::MediaOffer {
             call: call.id,
