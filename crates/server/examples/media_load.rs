@@ -435,15 +435,17 @@ fn run_gateway(
         let mut max_hz = None;
         let mut ask = async |gateway: &mut MediaGateway, call, from, to, sdp: String, answer| {
             token += 1;
-            gateway.sdp(
+            let (token, call, legs, sdp) = (
                 EffectToken(token),
                 CallRef(call),
-                LegId(from),
-                LegId(to),
+                (LegId(from), LegId(to)),
                 Bytes::from(sdp),
-                true,
-                answer,
             );
+            if answer {
+                gateway.answer(token, call, legs, sdp, true);
+            } else {
+                gateway.offer(token, call, legs, false, sdp, true);
+            }
             match results.recv().await {
                 Some((_, EffectResult::Media(sdp))) => {
                     if max_hz.is_none() {

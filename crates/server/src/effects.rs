@@ -147,17 +147,24 @@ impl EffectExecutor {
                 call,
                 from,
                 to,
+                to_transport,
                 sdp,
                 anchor,
-                ..
-            } => self.media.sdp(token, call, from, to, sdp, anchor, false),
+            } => self.media.offer(
+                token,
+                call,
+                (from, to),
+                to_transport.is_websocket(),
+                sdp,
+                anchor,
+            ),
             Effect::MediaAnswer {
                 call,
                 from,
                 to,
                 sdp,
                 anchor,
-            } => self.media.sdp(token, call, from, to, sdp, anchor, true),
+            } => self.media.answer(token, call, (from, to), sdp, anchor),
             Effect::MediaLocal {
                 call,
                 leg,

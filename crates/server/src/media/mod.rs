@@ -317,43 +317,67 @@ impl MediaGateway {
         }
     }
 
-    /// An SDP offer or answer crossing the switch (`answer` tells which).
-    #[expect(clippy::too_many_arguments, reason = "the effect's fields, flattened")]
-    pub fn sdp(
+    /// An SDP offer from leg `legs.0` to send on leg `legs.1`; `to_browser`:
+    /// the receiving leg's signalling is a WebSocket, so it gets a WebRTC leg
+    /// (the offering leg is recognised as a browser by its offer).
+    pub fn offer(
         &mut self,
         token: EffectToken,
         call: CallRef,
-        from: LegId,
-        to: LegId,
+        (from, to): (LegId, LegId),
+        to_browser: bool,
         sdp: Bytes,
         anchor: bool,
-        answer: bool,
     ) {
-        if !anchor || !self.settings.enabled {
-            // The route chose pass-through: the SDP to send is the SDP received.
-            self.calls.entry(call).or_insert(MediaHandle::PassThrough);
-            crate::effects::answer(&self.results, token, EffectResult::Media(sdp));
-            return;
-        }
-        let Some(worker) = self.worker_for(call, token) else {
+        let Some(worker) = self.anchored(token, call, anchor, &sdp) else {
             return;
         };
-        let command = if answer {
-            MediaCommand::Answer {
-                token,
-                from: from.0,
-                to: to.0,
-                sdp,
-            }
-        } else {
-            MediaCommand::Offer {
-                token,
-                from: from.0,
-                to: to.0,
-                sdp,
-            }
+        let command = MediaCommand::Offer {
+            token,
+            from: from.0,
+            to: to.0,
+            to_browser,
+            sdp,
         };
         self.send(&worker, call, command);
+    }
+
+    /// The answer from leg `legs.0` to the offer sent on it, to send on `legs.1`.
+    pub fn answer(
+        &mut self,
+        token: EffectToken,
+        call: CallRef,
+        (from, to): (LegId, LegId),
+        sdp: Bytes,
+        anchor: bool,
+    ) {
+        let Some(worker) = self.anchored(token, call, anchor, &sdp) else {
+            return;
+        };
+        let command = MediaCommand::Answer {
+            token,
+            from: from.0,
+            to: to.0,
+            sdp,
+        };
+        self.send(&worker, call, command);
+    }
+
+    /// The worker for an anchored call; `None` once the effect is answered
+    /// (pass-through: the SDP to send is the SDP received; or no worker).
+    fn anchored(
+        &mut self,
+        token: EffectToken,
+        call: CallRef,
+        anchor: bool,
+        sdp: &Bytes,
+    ) -> Option<WorkerHandle> {
+        if !anchor || !self.settings.enabled {
+            self.calls.entry(call).or_insert(MediaHandle::PassThrough);
+            crate::effects::answer(&self.results, token, EffectResult::Media(sdp.clone()));
+            return None;
+        }
+        self.worker_for(call, token)
     }
 
     /// The switch answers the call itself (echo, tone).

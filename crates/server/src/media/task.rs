@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sb_media_engine::{
-    LegId, LocalPorts, MediaEvent, MediaSession, NegotiateError, Negotiator, SocketKind,
+    LegId, LegPlan, LocalPorts, MediaEvent, MediaSession, NegotiateError, Negotiator, SocketKind,
+    WebRtcIdentity, WebRtcRemote, is_webrtc_offer,
 };
 use sb_switch::{CallRef, EffectResult, EffectToken, LocalMedia};
 use tokio::sync::{mpsc, oneshot};
@@ -22,11 +23,13 @@ use super::{MediaMetrics, MediaSettings};
 /// What the switch task asks of a call's media.
 #[derive(Debug)]
 pub(crate) enum MediaCommand {
-    /// An offer from leg `from` to send on `to`.
+    /// An offer from leg `from` to send on `to` (`to_browser`: `to` is a
+    /// browser, a WebRTC leg).
     Offer {
         token: EffectToken,
         from: u32,
         to: u32,
+        to_browser: bool,
         sdp: Bytes,
     },
     /// The answer from leg `from` to send on `to`.
@@ -236,6 +239,12 @@ impl CallMediaTask {
                 MediaEvent::DtmfReceived { leg, digit, .. } => {
                     tracing::debug!(call = %self.call, %leg, %digit, "DTMF received");
                 }
+                MediaEvent::WebRtcConnected { leg } => {
+                    tracing::debug!(call = %self.call, %leg, "browser media connected (ICE, DTLS)");
+                }
+                MediaEvent::WebRtcClosed { leg } => {
+                    tracing::info!(call = %self.call, %leg, "browser media connection closed");
+                }
                 other => tracing::trace!(call = %self.call, ?other, "media event"),
             }
         }
@@ -249,9 +258,10 @@ impl CallMediaTask {
                 token,
                 from,
                 to,
+                to_browser,
                 sdp,
             } => {
-                let result = self.offer(now, LegId(from), LegId(to), &sdp);
+                let result = self.offer(now, (LegId(from), LegId(to)), to_browser, &sdp);
                 self.reply(token, result);
             }
             MediaCommand::Answer {
@@ -311,41 +321,77 @@ impl CallMediaTask {
         }
     }
 
-    /// The leg's sockets, bound on first use.
-    fn ensure_leg(&mut self, leg: LegId) -> Result<LocalPorts, Refusal> {
+    /// The leg's sockets, bound on first use. A `browser` leg is a WebRTC
+    /// leg: everything (STUN, DTLS, SRTP, SRTCP) goes over its RTP socket
+    /// (RFC 5761, RFC 7983), under a DTLS certificate of its own.
+    fn ensure_leg(&mut self, leg: LegId, browser: bool) -> Result<LocalPorts, Refusal> {
         if let Some((_, s)) = self.legs.iter().find(|(l, _)| *l == leg) {
             return Ok(s.ports);
         }
+        let identity = if browser {
+            Some(
+                WebRtcIdentity::generate()
+                    .map_err(|e| Refusal::Failed(format!("no DTLS certificate for {leg}: {e}")))?,
+            )
+        } else {
+            None
+        };
         let sockets = LegSockets::bind(&self.settings)
             .map_err(|e| Refusal::Failed(format!("no RTP port for {leg}: {e}")))?;
         if let Some(registry) = &self.registry {
             let index = self.legs.len();
             registry
                 .add(&sockets.rtp, index, SocketKind::Rtp)
-                .and_then(|()| registry.add(&sockets.rtcp, index, SocketKind::Rtcp))
+                .and_then(|()| match identity {
+                    Some(_) => Ok(()),
+                    None => registry.add(&sockets.rtcp, index, SocketKind::Rtcp),
+                })
                 .map_err(|e| Refusal::Failed(format!("cannot watch RTP sockets: {e}")))?;
         }
         let ports = sockets.ports;
-        self.session.add_leg(leg, ports);
+        match identity {
+            Some(identity) => {
+                let local = self.session.add_webrtc_leg(leg, ports, identity);
+                self.negotiator.set_webrtc(leg, ports, local);
+            }
+            None => self.session.add_leg(leg, ports),
+        }
         self.legs.push((leg, sockets));
         Ok(ports)
+    }
+
+    /// Applies what an exchange settled: every leg's plan, and the browser's
+    /// parameters on WebRTC legs (which start ICE and DTLS).
+    fn apply(
+        &mut self,
+        now: Instant,
+        plans: Vec<(LegId, LegPlan)>,
+        webrtc: Vec<(LegId, WebRtcRemote)>,
+    ) -> Result<(), Refusal> {
+        for (leg, plan) in plans {
+            self.session
+                .configure(now, leg, plan)
+                .map_err(|e| Refusal::Failed(e.to_string()))?;
+        }
+        for (leg, remote) in webrtc {
+            self.session
+                .configure_webrtc(now, leg, remote)
+                .map_err(|e| Refusal::Failed(e.to_string()))?;
+        }
+        Ok(())
     }
 
     fn offer(
         &mut self,
         now: Instant,
-        from: LegId,
-        to: LegId,
+        (from, to): (LegId, LegId),
+        to_browser: bool,
         sdp: &[u8],
     ) -> Result<Bytes, Refusal> {
-        let from_ports = self.ensure_leg(from)?;
-        let to_ports = self.ensure_leg(to)?;
+        let from_ports = self.ensure_leg(from, is_webrtc_offer(sdp))?;
+        let to_ports = self.ensure_leg(to, to_browser)?;
         let offered = self.negotiator.offer(from, to, sdp, from_ports, to_ports)?;
-        for (leg, plan) in offered.plans {
-            self.session
-                .configure(now, leg, plan)
-                .map_err(|e| Refusal::Failed(e.to_string()))?;
-        }
+        self.apply(now, offered.plans, offered.webrtc)?;
         Ok(offered.sdp)
     }
 
@@ -357,11 +403,7 @@ impl CallMediaTask {
         sdp: &[u8],
     ) -> Result<Bytes, Refusal> {
         let answered = self.negotiator.answer(from, to, sdp)?;
-        for (leg, plan) in answered.plans {
-            self.session
-                .configure(now, leg, plan)
-                .map_err(|e| Refusal::Failed(e.to_string()))?;
-        }
+        self.apply(now, answered.plans, answered.webrtc)?;
         let pair = if from.0 < to.0 {
             (from, to)
         } else {
@@ -383,13 +425,9 @@ impl CallMediaTask {
         action: LocalMedia,
         sdp: &[u8],
     ) -> Result<Bytes, Refusal> {
-        let ports = self.ensure_leg(leg)?;
+        let ports = self.ensure_leg(leg, is_webrtc_offer(sdp))?;
         let answered = self.negotiator.answer_locally(leg, sdp, ports)?;
-        for (l, plan) in answered.plans {
-            self.session
-                .configure(now, l, plan)
-                .map_err(|e| Refusal::Failed(e.to_string()))?;
-        }
+        self.apply(now, answered.plans, answered.webrtc)?;
         match action {
             LocalMedia::Echo => {
                 self.role = Role::Echo;
