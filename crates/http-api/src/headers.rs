@@ -1,5 +1,6 @@
-//! What every response gets on its way out: the security headers, `Cache-Control:
-//! no-store` for API and monitoring answers, and a count by status for `/metrics`.
+//! What every response gets on its way out: the security headers (the browser phone's
+//! page gets its own Content-Security-Policy), `Cache-Control: no-store` for API and
+//! monitoring answers, and a count by status for `/metrics`.
 
 use std::any::Any;
 
@@ -16,6 +17,17 @@ use crate::state::Shared;
 /// framing, no plugins.
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; base-uri 'none'; \
      frame-ancestors 'none'; form-action 'self'; object-src 'none'";
+
+/// The browser phone's policy: the console's, plus WebSocket connections to any host
+/// (`connect-src`). The page registers over a WebSocket URL the user may edit: this
+/// server's `/ws` by default, but often a SIP WebSocket listener on another port
+/// (`ws:`/`wss:` in `[sip] listen`) or another host, which `'self'` does not cover (and
+/// which some browsers do not match against `'self'` at all). Scripts stay limited to this
+/// server's files, so only the page's own code can open such a connection; plain HTTP
+/// requests (`fetch`) stay limited to this origin.
+pub(crate) const PHONE_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+     connect-src 'self' ws: wss:; base-uri 'none'; frame-ancestors 'none'; \
+     form-action 'self'; object-src 'none'";
 
 const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
     (
@@ -42,11 +54,18 @@ pub(crate) async fn finish_response<L: Live>(
     let path = request.uri().path();
     let no_store =
         path == "/api" || path.starts_with("/api/") || path == "/metrics" || path == "/healthz";
+    let phone_page = path == crate::phone::PAGE_PATH;
     let mut response = next.run(request).await;
     state.http.count(response.status().as_u16());
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers.insert(name, value);
+    }
+    if phone_page {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PHONE_CONTENT_SECURITY_POLICY),
+        );
     }
     if no_store {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,7 +1,8 @@
 //! Switchboard's HTTP layer: the REST API under `/api`, admin and SIP-user
 //! authentication with bearer tokens, JSON errors, the OpenAPI description, `/metrics`,
-//! `/healthz`, the embedded web console, and `/ws`, the WebSocket endpoint of SIP over
-//! WebSocket (RFC 7118), whose upgraded connections go to [`Live::sip_websocket`].
+//! `/healthz`, the embedded web console, the browser phone (`/phone`), and `/ws`, the
+//! WebSocket endpoint of SIP over WebSocket (RFC 7118), whose upgraded connections go to
+//! [`Live::sip_websocket`].
 //!
 //! Owns: request parsing and validation, the JSON shapes, authentication (argon2id admin
 //! passwords, SIP-user login against the stored HA1, tokens of which only the SHA-256 is
@@ -65,12 +66,14 @@ mod api;
 mod auth;
 mod console;
 mod credentials;
+mod embedded;
 mod error;
 mod extract;
 mod headers;
 mod live;
 mod metrics;
 mod openapi;
+mod phone;
 mod ratelimit;
 mod respond;
 mod routes;
@@ -107,7 +110,7 @@ pub use serve::{SHUTDOWN_GRACE, self_signed, serve, tls_config};
 pub use sip_ws::{SIP_WS_PATH, UpgradedConnection};
 pub use state::ApiConfig;
 
-/// The whole HTTP application: `/api`, `/healthz`, `/metrics`, the console.
+/// The whole HTTP application: `/api`, `/healthz`, `/metrics`, the console, the phone.
 pub fn router<L: Live>(store: Store, live: Arc<L>, config: ApiConfig) -> Router {
     routes::build(store, live, config).0
 }

@@ -14,12 +14,12 @@ use axum::routing::{MethodFilter, on};
 use crate::error::{ApiError, ErrorCode};
 use crate::live::Live;
 use crate::state::{ApiConfig, AppState, Shared};
-use crate::{api, auth, console, headers, system};
+use crate::{api, auth, console, headers, phone, system};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone (login, health, metrics with their own ACL, the console).
+    /// Anyone (login, health, metrics with their own ACL, the console, the phone).
     Public,
     /// Any signed-in account: an admin, or a SIP user (whose handlers then show only
     /// the user's own data).
@@ -92,6 +92,7 @@ pub(crate) fn build<L: Live>(
     };
     let routes = system::routes(routes);
     let routes = console::routes(routes);
+    let routes = phone::routes(routes);
     let routes = api::routes(routes);
     let Routes {
         router, recorded, ..

@@ -464,11 +464,14 @@ fn build() -> Value {
         &mut p,
         "/",
         "get",
-        op("The web console").public().response(
-            200,
-            "HTML page",
-            Some(json!({ "text/html": { "schema": { "type": "string" } } })),
-        ),
+        op("The web console")
+            .public()
+            .response(
+                200,
+                "HTML page",
+                Some(json!({ "text/html": { "schema": { "type": "string" } } })),
+            )
+            .response(304, "not modified (If-None-Match)", None),
     );
     add(
         &mut p,
@@ -478,6 +481,31 @@ fn build() -> Value {
             .public()
             .path("file", "file name")
             .response(200, "the file", None)
+            .response(304, "not modified (If-None-Match)", None)
+            .errors(&[404]),
+    );
+    add(
+        &mut p,
+        "/phone",
+        "get",
+        op("The browser phone")
+            .public()
+            .response(
+                200,
+                "HTML page",
+                Some(json!({ "text/html": { "schema": { "type": "string" } } })),
+            )
+            .response(304, "not modified (If-None-Match)", None),
+    );
+    add(
+        &mut p,
+        "/phone/{file}",
+        "get",
+        op("A file of the browser phone (its script, style, and the JsSIP library)")
+            .public()
+            .path("file", "file name")
+            .response(200, "the file", None)
+            .response(304, "not modified (If-None-Match)", None)
             .errors(&[404]),
     );
 

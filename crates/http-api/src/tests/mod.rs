@@ -6,6 +6,7 @@ mod bans;
 mod cdrs;
 mod dialplans;
 mod fake;
+mod phone;
 mod resources;
 mod schema;
 mod system;

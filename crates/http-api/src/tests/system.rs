@@ -68,11 +68,9 @@ async fn the_console_is_served_from_embedded_files() {
     );
     assert_eq!(
         &script.body[..],
-        crate::console::FILES
-            .iter()
-            .find(|(n, _)| *n == "app.js")
+        crate::embedded::find(&crate::console::FILES, "app.js")
             .unwrap()
-            .1
+            .content
     );
     let css = h.call(Method::GET, "/assets/app.css", None, None).await;
     assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
