@@ -252,7 +252,7 @@ fn alive(socket: &UdpSocket, server: SocketAddr, n: usize) -> bool {
     }
 }
 
-/// The value of an unlabelled `/metrics` line.
+/// The value of a `/metrics` line (`name` with its labels, if any).
 fn metric(text: &str, name: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
@@ -367,6 +367,23 @@ fn tens_of_thousands_of_malformed_messages_over_udp_and_tcp_crash_and_hang_nothi
          {malformed} counted malformed"
     );
     assert!(malformed > 1_000, "{text}");
+    // Every stream the server closed shows in the transport counters, by reason.
+    let drops = |reason: &str| {
+        metric(
+            &text,
+            &format!("switchboard_sip_transport_drops_total{{reason=\"{reason}\"}}"),
+        )
+    };
+    let closed = drops("stream_framing_errors") + drops("stream_oversize");
+    assert!(
+        closed + 1 >= connections as u64,
+        "{connections} connections:\n{text}"
+    );
+    let accepted = metric(
+        &text,
+        "switchboard_sip_transport_traffic_total{kind=\"flows_accepted\"}",
+    );
+    assert!(accepted >= connections as u64, "{text}");
     assert!(alive(&probe, target, usize::MAX), "answers after the run");
     let status = server.stop();
     assert!(status.success(), "clean exit after the run: {status:?}");

@@ -99,9 +99,9 @@ pub use credentials::{
 pub use error::{ApiError, ErrorCode, TlsError};
 pub use live::{
     Ban, BanKind, BanReason, BanTarget, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved,
-    ExtraMetric, Health, HealthCheck, Live, LiveCall, LiveLeg, MediaLegStats, MediaStats,
-    MetricsSnapshot, Registration, RouteTest, RouteTestResult, TrunkRegistration, TrunkSettings,
-    TrunkSource, TrunkState,
+    ExtraMetric, Health, HealthCheck, LabelledMetric, Live, LiveCall, LiveLeg, MediaLegStats,
+    MediaStats, MetricsSnapshot, Registration, RouteTest, RouteTestResult, TrunkRegistration,
+    TrunkSettings, TrunkSource, TrunkState,
 };
 pub use metrics::render_metrics;
 pub use openapi::document as openapi_document;

@@ -419,6 +419,8 @@ pub struct MetricsSnapshot {
     pub bans_issued: Vec<(&'static str, u64)>,
     /// Further single-valued metrics (the media gateway's).
     pub extra: Vec<ExtraMetric>,
+    /// More metric families with one label.
+    pub labelled: Vec<LabelledMetric>,
 }
 
 /// One more single-valued metric for `/metrics`.
@@ -432,6 +434,21 @@ pub struct ExtraMetric {
     pub help: &'static str,
     /// The value.
     pub value: u64,
+}
+
+/// One more metric family with one label for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledMetric {
+    /// Name without the `switchboard_` prefix.
+    pub name: &'static str,
+    /// `gauge` or `counter`.
+    pub kind: &'static str,
+    /// The `# HELP` text.
+    pub help: &'static str,
+    /// The label's name.
+    pub label: &'static str,
+    /// Each label value with its sample.
+    pub samples: Vec<(&'static str, u64)>,
 }
 
 /// The server's health for `/healthz`.

@@ -152,6 +152,12 @@ pub fn render_metrics(
     for m in &s.extra {
         out.single(m.name, m.kind, m.help, m.value);
     }
+    for m in &s.labelled {
+        out.family(m.name, m.kind, m.help);
+        for &(value, n) in &m.samples {
+            out.sample(m.name, Some((m.label, value)), n);
+        }
+    }
     out.family(
         "http_requests_total",
         "counter",
@@ -244,6 +250,13 @@ mod tests {
                 help: "Calls with anchored media now.",
                 value: 2,
             }],
+            labelled: vec![crate::LabelledMetric {
+                name: "sip_transport_drops_total",
+                kind: "counter",
+                help: "SIP messages or connections dropped by the transports, by reason.",
+                label: "reason",
+                samples: vec![("slow_messages", 4), ("ws_bad_frames", 0)],
+            }],
         }
     }
 
@@ -274,6 +287,9 @@ mod tests {
             "switchboard_bans_total{reason=\"auth\"} 1",
             "# TYPE switchboard_media_sessions gauge",
             "switchboard_media_sessions 2",
+            "# TYPE switchboard_sip_transport_drops_total counter",
+            "switchboard_sip_transport_drops_total{reason=\"slow_messages\"} 4",
+            "switchboard_sip_transport_drops_total{reason=\"ws_bad_frames\"} 0",
             "switchboard_http_requests_total{code=\"200\"} 12",
         ] {
             assert!(

@@ -10,8 +10,9 @@ use std::time::Instant;
 use anyhow::Context;
 use sb_http_api::{
     ApiConfig, ApiError, Ban, BanTarget, Diagnostic, DialplanFile, DialplanRejected, DialplanSaved,
-    ExtraMetric, Health, HealthCheck, Live, LiveCall, LiveLeg, MetricsSnapshot, Registration,
-    RouteTest, RouteTestResult, TrunkRegistration, TrunkSettings, TrunkSource, TrunkState,
+    ExtraMetric, Health, HealthCheck, LabelledMetric, Live, LiveCall, LiveLeg, MetricsSnapshot,
+    Registration, RouteTest, RouteTestResult, TrunkRegistration, TrunkSettings, TrunkSource,
+    TrunkState,
 };
 use sb_sip_message::{Aor, ByteStr, Transport};
 use sb_store::Store;
@@ -445,6 +446,7 @@ impl Live for ServerLive {
         let trunks = self.ask(ApiRequest::Trunks).await.unwrap_or_default();
         let s = &stats.switch;
         let g = self.guard.stats(Instant::now());
+        let transport = self.transports.stats();
         let calls_per_second = {
             let mut r = self.rate.lock().expect("the rate sample is never poisoned");
             let elapsed = r.at.elapsed();
@@ -487,7 +489,31 @@ impl Live for ServerLive {
                     value,
                 })
                 .chain(guard::api::metrics(&g))
+                .chain([ExtraMetric {
+                    name: "sip_transport_connections",
+                    kind: "gauge",
+                    help: "SIP connections (TCP, TLS, WS, WSS) open now.",
+                    value: transport.flows_open,
+                }])
                 .collect(),
+            labelled: vec![
+                LabelledMetric {
+                    name: "sip_transport_drops_total",
+                    kind: "counter",
+                    help: "SIP messages or connections the transports dropped or refused, \
+                           by reason.",
+                    label: "reason",
+                    samples: transport.drops.fields(),
+                },
+                LabelledMetric {
+                    name: "sip_transport_traffic_total",
+                    kind: "counter",
+                    help: "SIP transport traffic: datagrams, messages, bytes and \
+                           connections, by kind.",
+                    label: "kind",
+                    samples: transport.traffic.fields(),
+                },
+            ],
         }
     }
 

@@ -16,6 +16,13 @@ macro_rules! counters {
             $( $(#[$fmeta])* pub $field: u64, )*
         }
 
+        impl $snap {
+            /// Every counter with its field name, in declaration order (for metrics).
+            pub fn fields(&self) -> Vec<(&'static str, u64)> {
+                vec![ $( (stringify!($field), self.$field), )* ]
+            }
+        }
+
         #[derive(Debug, Default)]
         pub(crate) struct $atomic {
             $( pub(crate) $field: AtomicU64, )*
