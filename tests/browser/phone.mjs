@@ -12,6 +12,7 @@
 //                 `*43` (the default dialplan's echo test): connected, the remote audio
 //                 carries the tone; mute silences the echo and unmute brings it back; dial-pad
 //                 and keyboard digits during the call are sent as RFC 4733 tones; hang up.
+//   echo-hold     calls `*43`; hold shows on hold (silent), resume connected (the tone again).
 //   browser-call  a second page signs in as SB_CALLEE; the first calls it by name: the second
 //                 shows the incoming call and rings, answers, both show connected and hear
 //                 audio; hold and resume (both pages show it); the caller hangs up and both
@@ -40,7 +41,7 @@ import {
 } from './common.mjs';
 
 const TONE_HZ = 600;
-const ALL_STEPS = ['registration', 'echo', 'browser-call'];
+const ALL_STEPS = ['registration', 'echo', 'echo-hold', 'browser-call'];
 
 function options() {
   const env = process.env;
@@ -354,6 +355,21 @@ async function holdAndResume(page, other, what) {
   console.log(`ok: hold shows on hold and silence; resume shows connected and the audio again (${what})`);
 }
 
+async function echoHold(context, o, token) {
+  const page = await openPhone(context, o, 'echo-hold');
+  await page.uncheck('#audio-processing');
+  await signIn(page, { user: o.user, password: o.password, url: o.defaultUrl });
+  await waitState(page, 'reg-state', 'registered', 'register');
+  await page.fill('#number', '*43');
+  await page.click('#call');
+  await waitState(page, 'call-state', 'connected', 'call *43');
+  await waitAudio(page, toneHeard, 'the echoed tone');
+  await holdAndResume(page, null, 'the echo test');
+  await hangUp(page, o, token);
+  await signOut(page);
+  await page.close();
+}
+
 async function browserCall(context, o) {
   const caller = await openPhone(context, o, 'caller');
   const callee = await openPhone(context, o, 'callee');
@@ -422,7 +438,7 @@ async function main() {
     });
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     context.on('page', (p) => pages.push(p));
-    const steps = { registration, echo, 'browser-call': browserCall };
+    const steps = { registration, echo, 'echo-hold': echoHold, 'browser-call': browserCall };
     for (const step of ALL_STEPS.filter((s) => o.steps.includes(s))) {
       await steps[step](context, o, token);
     }

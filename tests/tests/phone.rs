@@ -6,7 +6,8 @@
 //! with its status; a call to the default dialplan's echo test
 //! (`*43`) with the echoed tone checked in the page's remote audio, mute,
 //! DTMF from the dial pad and the keyboard (the server's log shows the
-//! RFC 4733 digits it received) and hang-up; one page calling another page's user, which rings, answers and hears
+//! RFC 4733 digits it received) and hang-up; hold and resume of the echo
+//! test; one page calling another page's user, which rings, answers and hears
 //! the caller, hold and resume shown on both pages. Over HTTPS
 //! the page offers and registers over `wss://` on the same port by default.
 //!
@@ -271,6 +272,19 @@ fn the_phone_page_calls_the_echo_test() {
             "the server log shows no RFC 4733 digit {digit}"
         );
     }
+}
+
+#[test]
+fn the_phone_page_holds_and_resumes_the_echo_test() {
+    let server = PhoneServer::start(false);
+    let output = server.run("echo-hold", &[]);
+    assert_reported(
+        &output,
+        &[
+            "resume shows connected and the audio again (the echo test)",
+            "hang up shows",
+        ],
+    );
 }
 
 #[test]

@@ -374,8 +374,8 @@ fn requests_in_an_echo_call_are_answered_by_the_switch() {
     let options = a.request("OPTIONS", "", "");
     h.send_request(&options, alice.peer);
     assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [200]);
-    let reinvite = a.request("INVITE", "Content-Type: application/sdp\n", SDP_A);
-    h.send_request(&reinvite, alice.peer);
+    let offerless = a.request("INVITE", "", "");
+    h.send_request(&offerless, alice.peer);
     assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [488]);
     let update = a.request("UPDATE", "", "");
     h.send_request(&update, alice.peer);
@@ -394,6 +394,57 @@ fn requests_in_an_echo_call_are_answered_by_the_switch() {
     h.send_request(&a.request("BYE", "", ""), alice.peer);
     assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [200]);
     assert_eq!(h.cdrs().pop().unwrap().hangup_by, HangupBy::Caller);
+}
+
+#[test]
+fn a_reinvite_in_an_echo_call_is_answered_again_by_the_gateway() {
+    let (mut h, alice, _) = setup();
+    let mut a = answered_locally(&mut h, &alice, "sip:*43@example.test", "echo-hold");
+    h.effects.clear();
+    // Hold: the gateway answers the new offer; 200 until the ACK.
+    let hold = format!("{SDP_A}a=sendonly\r\n");
+    let reinvite = a.request("INVITE", "Content-Type: application/sdp\n", &hold);
+    let cseq = reinvite.headers.cseq().unwrap().seq;
+    h.send_request(&reinvite, alice.peer);
+    let (_, to_a) = to_addr(&h.take_sent(), alice.addr());
+    assert_eq!(codes(&to_a), [100, 200]);
+    assert_eq!(to_a[1].body, SDP_GW.as_bytes());
+    assert_eq!(to_a[1].headers.cseq().unwrap().seq, cseq);
+    assert_eq!(
+        local_effects(&h),
+        [(LegId::A, LocalMedia::Echo, Bytes::from(hold))],
+        "the echo plays on with the new offer"
+    );
+    h.advance(Duration::from_millis(600));
+    let (_, again) = to_addr(&h.take_sent(), alice.addr());
+    assert_eq!(codes(&again), [200], "retransmitted until the ACK");
+    h.send_request(&a.ack_of(cseq, ""), alice.peer);
+    h.advance(Duration::from_secs(2));
+    assert!(h.take_sent().is_empty(), "acknowledged: no more 200s");
+
+    // One offer at a time (491), and one the gateway refuses (488): the call
+    // goes on as it was.
+    h.auto_media = false;
+    let resume = a.request("INVITE", "Content-Type: application/sdp\n", SDP_A);
+    h.send_request(&resume, alice.peer);
+    assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [100]);
+    let overlapping = a.request("INVITE", "Content-Type: application/sdp\n", SDP_A);
+    h.send_request(&overlapping, alice.peer);
+    assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [491]);
+    answer_local_effect(
+        &mut h,
+        EffectResult::MediaNotAcceptable {
+            reason: "no codec in common".into(),
+        },
+    );
+    assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [488]);
+    h.send_request(&a.request("BYE", "", ""), alice.peer);
+    assert_eq!(codes(&to_addr(&h.take_sent(), alice.addr()).1), [200]);
+    let cdr = h.cdrs().pop().unwrap();
+    assert_eq!(
+        (cdr.disposition, cdr.hangup_by),
+        (Disposition::Answered, HangupBy::Caller)
+    );
 }
 
 #[test]

@@ -20,8 +20,12 @@
 //! - on the answered call, the caller's in-dialog requests other than BYE
 //!   are answered here: INFO digits 200 (an echo sends them back as
 //!   RFC 4733 events, [`Effect::MediaDtmf`]), other INFO 415, OPTIONS 200,
-//!   re-INVITE and UPDATE 488 (the session stays as it is, RFC 3261 §14.2),
-//!   anything else 405;
+//!   a re-INVITE with an offer (hold, resume, an ICE restart) goes to the
+//!   gateway again ([`Effect::MediaLocal`] with the same action) and gets a
+//!   200 with its answer, retransmitted until the ACK (491 while another is
+//!   in progress or a 200 awaits its ACK; 488 when the gateway cannot take
+//!   it, the session then staying as it was, RFC 3261 §14.2); a re-INVITE
+//!   without an offer and UPDATE 488, anything else 405;
 //! - the gateway's failure or silence ends the call (503, BYE once
 //!   answered) for an answering step, and skips an early tone;
 //!   [`crate::EffectResult::MediaNotAcceptable`] fails the step with 488.
@@ -29,14 +33,14 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use sb_sip_message::{ByteStr, HeaderName, Method, Request, StatusCode};
+use sb_sip_message::{ByteStr, HeaderName, Method, Request, Response, StatusCode};
 use sb_sip_transaction::TxId;
 
 use super::cdr::{CallDestination, Disposition, HangupBy};
 use super::dtmf::dtmf_info;
 use super::fork::note_failure_as;
 use super::media::MediaStep;
-use super::{Call, CallRef, CallState, CallTimer, LegId};
+use super::{Call, CallRef, CallState, CallTimer, LegId, is_sdp};
 use crate::core::{ALLOW, Switch};
 use crate::effects::{Effect, LocalMedia};
 use crate::events::SwitchEvent;
@@ -51,6 +55,8 @@ pub(crate) struct LocalPlay {
     /// The tone is over while the 200 still waits for its ACK: BYE follows
     /// the ACK.
     pub(crate) over: bool,
+    /// A re-INVITE of the caller waits for the gateway's answer.
+    pub(crate) reoffering: bool,
 }
 
 impl Switch {
@@ -98,6 +104,7 @@ impl Switch {
             action,
             answered: false,
             over: false,
+            reoffering: false,
         });
         let effect = Effect::MediaLocal {
             call: id,
@@ -263,7 +270,13 @@ impl Switch {
 
     /// A request of the caller in the dialog of a call the switch answered
     /// itself (BYE aside): answered here, nothing is relayed.
-    pub(crate) fn local_request(&mut self, now: Instant, call: &Call, tx: TxId, request: &Request) {
+    pub(crate) fn local_request(
+        &mut self,
+        now: Instant,
+        call: &mut Call,
+        tx: TxId,
+        request: &Request,
+    ) {
         let echo = call
             .local
             .is_some_and(|l| matches!(l.action, LocalMedia::Echo));
@@ -306,6 +319,9 @@ impl Switch {
                     h.push(HeaderName::Accept, "application/sdp");
                 });
             }
+            Method::Invite if is_sdp(&request.headers, &request.body) => {
+                self.local_reoffer(now, call, tx, request);
+            }
             Method::Invite | Method::Update => {
                 let status = StatusCode::NOT_ACCEPTABLE_HERE;
                 self.reply(now, tx, request, status, None, |_| {});
@@ -317,5 +333,74 @@ impl Switch {
                 });
             }
         }
+    }
+
+    /// The caller's re-INVITE with an offer on a call the switch answered
+    /// itself: the gateway answers it again, playing on.
+    fn local_reoffer(&mut self, now: Instant, call: &mut Call, tx: TxId, request: &Request) {
+        let Some(play) = call.local.as_mut() else {
+            return;
+        };
+        if play.reoffering || play.over || call.ack_wait.is_some() {
+            // RFC 3261 §14.2: one offer at a time.
+            self.reply(now, tx, request, StatusCode::REQUEST_PENDING, None, |_| {});
+            return;
+        }
+        play.reoffering = true;
+        let action = play.action;
+        self.reply(now, tx, request, StatusCode::TRYING, None, |_| {});
+        let effect = Effect::MediaLocal {
+            call: call.id,
+            leg: LegId::A,
+            action,
+            sdp: request.body.clone(),
+        };
+        let step = MediaStep::LocalReoffer {
+            tx,
+            request: Box::new(request.clone()),
+        };
+        let timeout = self.config.calls.media_timeout;
+        self.start_effect(
+            now,
+            effect,
+            timeout,
+            PendingKind::Media {
+                call: call.id,
+                step,
+            },
+        );
+    }
+
+    /// The gateway's answer to the caller's re-INVITE: a 200 with it,
+    /// retransmitted until the ACK; `None`: 488, the session staying as it
+    /// was.
+    pub(crate) fn local_reoffer_answered(
+        &mut self,
+        now: Instant,
+        call: &mut Call,
+        tx: TxId,
+        request: &Request,
+        sdp: Option<Bytes>,
+    ) {
+        if let Some(play) = &mut call.local {
+            play.reoffering = false;
+        }
+        let Some(sdp) = sdp else {
+            let status = StatusCode::NOT_ACCEPTABLE_HERE;
+            self.reply(now, tx, request, status, None, |_| {});
+            return;
+        };
+        let Ok(cseq) = request.headers.cseq().map(|c| c.seq) else {
+            return;
+        };
+        let mut ok = Response::from_request(request, StatusCode::OK);
+        ok.set_to_tag(&call.a.local_tag);
+        ok.headers.push(HeaderName::Contact, call.a.contact.clone());
+        ok.headers.push(HeaderName::Allow, ALLOW);
+        ok.headers.push(HeaderName::ContentType, "application/sdp");
+        ok.body = sdp;
+        self.finish_response(&mut ok);
+        self.send_response(now, tx, ok.clone());
+        self.await_ack(now, call, LegId::A, tx, cseq, ok, None, 0, false);
     }
 }

@@ -13,7 +13,8 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use sb_sip_message::{ByteStr, Response, StatusCode, Transport};
+use sb_sip_message::{ByteStr, Request, Response, StatusCode, Transport};
+use sb_sip_transaction::TxId;
 
 use super::{Call, CallRef, ForkState, LegId, Relay};
 use crate::core::Switch;
@@ -47,6 +48,9 @@ pub(crate) enum MediaStep {
     },
     /// The switch's own media on leg A: its 200 (`answering`) or its 183.
     Local { answering: bool },
+    /// The caller's re-INVITE (server transaction `tx`) on a call the switch
+    /// answered itself (hold, resume, ICE restart): its 200.
+    LocalReoffer { tx: TxId, request: Box<Request> },
 }
 
 impl Switch {
@@ -183,6 +187,9 @@ impl Switch {
             MediaStep::Local { answering } => {
                 self.local_media_ready(now, unix_ms, &mut call, answering, sdp);
             }
+            MediaStep::LocalReoffer { tx, request } => {
+                self.local_reoffer_answered(now, &mut call, tx, &request, Some(sdp));
+            }
         }
         self.calls.map.insert(id, call);
     }
@@ -224,6 +231,13 @@ impl Switch {
             MediaStep::Local { answering } => {
                 self.local_media_rejected(now, unix_ms, id, answering);
             }
+            MediaStep::LocalReoffer { tx, request } => {
+                // The session stays as it was (RFC 3261 §14.2).
+                if let Some(mut call) = self.calls.map.remove(&id) {
+                    self.local_reoffer_answered(now, &mut call, tx, &request, None);
+                    self.calls.map.insert(id, call);
+                }
+            }
             step => self.media_failed(now, unix_ms, id, step),
         }
     }
@@ -239,6 +253,17 @@ impl Switch {
         let Some(mut call) = self.calls.map.remove(&id) else {
             return;
         };
+        if let MediaStep::LocalReoffer { tx, request } = step {
+            // The gateway could not re-answer: the re-INVITE fails and the
+            // session stays as it was (RFC 3261 §14.2); the call goes on.
+            let status = StatusCode::SERVER_INTERNAL_ERROR;
+            self.reply(now, tx, &request, status, None, |_| {});
+            if let Some(play) = &mut call.local {
+                play.reoffering = false;
+            }
+            self.calls.map.insert(id, call);
+            return;
+        }
         let relay = match step {
             MediaStep::Local { answering } => {
                 self.local_media_failed(now, unix_ms, call, answering);

@@ -86,7 +86,7 @@ impl Switch {
         match &request.method {
             Method::Bye => self.on_bye(now, unix_ms, call, leg, tx, &request),
             method if relayed_method(method) && call.local.is_some_and(|l| l.answered) => {
-                self.local_request(now, &call, tx, &request);
+                self.local_request(now, &mut call, tx, &request);
                 self.calls.map.insert(id, call);
             }
             method if relayed_method(method) => {

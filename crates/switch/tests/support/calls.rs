@@ -119,6 +119,12 @@ impl Caller {
 
     /// The ACK for the 2xx (new branch, RFC 3261 §13.2.2.4).
     pub fn ack(&mut self, body: &str) -> Request {
+        let cseq = self.invite.headers.cseq().unwrap().seq;
+        self.ack_of(cseq, body)
+    }
+
+    /// The ACK for the 2xx to the INVITE with CSeq `cseq` (a re-INVITE's).
+    pub fn ack_of(&mut self, cseq: u32, body: &str) -> Request {
         let via = self.via();
         let ct = if body.is_empty() {
             ""
@@ -133,7 +139,6 @@ impl Caller {
                 from = self.invite.headers.get(&HeaderName::From).unwrap(),
                 to = self.to(),
                 cid = self.call_id,
-                cseq = self.invite.headers.cseq().unwrap().seq,
             ),
             body,
         )
