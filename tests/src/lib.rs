@@ -15,7 +15,9 @@
 //!
 //! Media tests add: WAV files, tones and their detection ([`audio`]), RTP
 //! packets and G.711 µ-law for a test that is its own RTP peer ([`rtp`]),
-//! and the server's `[media]` table and dialplan files ([`media`]).
+//! and the server's `[media]` table and dialplan files ([`media`]). Browser
+//! calls add JsSIP in headless Chromium as a phone ([`webrtc`]) and read
+//! what a baresip phone heard while the call runs ([`phone_audio`]).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -34,8 +36,10 @@ pub mod browser;
 pub mod calls;
 pub mod http;
 pub mod media;
+pub mod phone_audio;
 pub mod rtp;
 mod sipp;
+pub mod webrtc;
 
 pub use sipp::{Sipp, SippChild, SippMessage, SippRun, sipp_messages, sipp_transport};
 
