@@ -133,6 +133,24 @@ pub fn config_text(dir: &Path, port: u16, extra_sip: &str, extra: &str) -> Strin
     config_text_with_http(dir, port, extra_sip, "", extra)
 }
 
+/// The configuration for a server on 127.0.0.1 that also serves SIP over
+/// WebSocket: `ws` and `wss` listeners (a generated certificate) next to UDP
+/// and TCP on `port`, the HTTP port (with `/ws`), MD5-only digest (for
+/// baresip), a SQLite file in `dir`; `extra` is appended (e.g. `[media]`).
+pub fn ws_config_text(dir: &Path, port: u16, ws: u16, wss: u16, extra: &str) -> String {
+    format!(
+        "[sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\", \
+         \"ws:127.0.0.1:{ws}\", \"wss:127.0.0.1:{wss}\"]\n\
+         domains = [\"example.test\"]\ntls_self_signed = true\n\
+         [http]\nlisten = \"127.0.0.1:{}\"\n\
+         [database]\nurl = \"sqlite://{}\"\nwrite_behind = \"100ms\"\n\
+         [log]\nlevel = \"info,sb_server=debug,sb_sip_transport=debug\"\n{}{extra}",
+        free_tcp_port(),
+        dir.join("switchboard.db").display(),
+        calls::MD5_ONLY,
+    )
+}
+
 /// [`config_text`] with more keys for `[http]`.
 pub fn config_text_with_http(
     dir: &Path,
@@ -293,6 +311,36 @@ impl Server {
     /// Runs a `switchboard` subcommand with this server's configuration.
     pub fn cli(&self, args: &[&str]) -> Output {
         run_cli(&self.config, args)
+    }
+
+    /// [`Server::cli`], failing the test unless the command succeeds.
+    pub fn cli_ok(&self, args: &[&str]) -> Output {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "switchboard {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Adds an administrator of the HTTP API.
+    pub fn add_admin(&self, name: &str, password: &str) {
+        self.cli_ok(&["admin", "add", name, "--password", password]);
+    }
+
+    /// Adds the SIP user `user@domain` (`user` may be written `user@domain`).
+    pub fn add_user(&self, user: &str, domain: &str, password: &str) {
+        let (user, domain) = user.split_once('@').unwrap_or((user, domain));
+        self.cli_ok(&[
+            "user",
+            "add",
+            user,
+            "--domain",
+            domain,
+            "--password",
+            password,
+        ]);
     }
 
     /// Stops the server with SIGTERM (graceful) and waits for it.

@@ -75,36 +75,9 @@ impl PhoneServer {
         )
         .expect("write config");
         let server = Server::start_in(dir.path());
-        let add = |name: &str, password: &str| {
-            let user = name.split('@').next().expect("a user part");
-            vec![
-                "user",
-                "add",
-                user,
-                "--domain",
-                "example.test",
-                "--password",
-                password,
-            ]
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-        };
-        for args in [
-            ["admin", "add", ADMIN, "--password", ADMIN_PASSWORD]
-                .map(str::to_owned)
-                .to_vec(),
-            add(ALICE, ALICE_PASSWORD),
-            add(BOB, BOB_PASSWORD),
-        ] {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = server.cli(&args);
-            assert!(
-                out.status.success(),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        server.add_admin(ADMIN, ADMIN_PASSWORD);
+        server.add_user(ALICE, "example.test", ALICE_PASSWORD);
+        server.add_user(BOB, "example.test", BOB_PASSWORD);
         let base = server.http.clone().expect("the server serves HTTP");
         PhoneServer {
             server,

@@ -31,17 +31,15 @@
 #![allow(clippy::print_stderr)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use sb_e2e::audio::ToneCheck;
 use sb_e2e::baresip::{Baresip, BaresipConfig, EventKind};
-use sb_e2e::calls::MD5_ONLY;
 use sb_e2e::http::Api;
 use sb_e2e::media::{CallMedia, MediaSection};
 use sb_e2e::phone_audio;
 use sb_e2e::webrtc::BrowserPhone;
-use sb_e2e::{Server, free_port, free_tcp_port};
+use sb_e2e::{Server, free_port, free_tcp_port, ws_config_text};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -74,36 +72,23 @@ struct WebrtcServer {
     _dir: TempDir,
 }
 
-fn config(dir: &Path, port: u16, ws: u16, wss: u16) -> String {
-    let media = MediaSection::new().ports(GATEWAY_PORTS).to_toml();
-    format!(
-        "[sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\", \
-         \"ws:127.0.0.1:{ws}\", \"wss:127.0.0.1:{wss}\"]\n\
-         domains = [\"example.test\"]\ntls_self_signed = true\n\
-         [http]\nlisten = \"127.0.0.1:{}\"\n\
-         [database]\nurl = \"sqlite://{}\"\nwrite_behind = \"100ms\"\n\
-         [log]\nlevel = \"info,sb_server=debug\"\n{MD5_ONLY}{media}",
-        free_tcp_port(),
-        dir.join("switchboard.db").display()
-    )
-}
-
 impl WebrtcServer {
     fn start() -> WebrtcServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (ws, wss) = (free_tcp_port(), free_tcp_port());
         std::fs::write(
             dir.path().join("switchboard.toml"),
-            config(dir.path(), free_port(), ws, wss),
+            ws_config_text(
+                dir.path(),
+                free_port(),
+                ws,
+                wss,
+                &MediaSection::new().ports(GATEWAY_PORTS).to_toml(),
+            ),
         )
         .expect("write config");
         let server = Server::start_in(dir.path());
-        let out = server.cli(&["admin", "add", "root", "--password", "root-password"]);
-        assert!(
-            out.status.success(),
-            "admin add: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        server.add_admin("root", "root-password");
         for user in ["alice", "bob", "carol"] {
             add_user(&server, user);
         }
@@ -179,22 +164,7 @@ impl WebrtcServer {
 
 /// Adds `user@example.test` with the password `USER-secret`.
 fn add_user(server: &Server, user: &str) {
-    let password = format!("{user}-secret");
-    let args = [
-        "user",
-        "add",
-        user,
-        "--domain",
-        "example.test",
-        "--password",
-        &password,
-    ];
-    let out = server.cli(&args);
-    assert!(
-        out.status.success(),
-        "user add {user}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.add_user(user, "example.test", &format!("{user}-secret"));
 }
 
 /// Both directions carry each party's tone now.

@@ -10,14 +10,12 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
-use sb_e2e::calls::MD5_ONLY;
 use sb_e2e::http::Api;
-use sb_e2e::{Server, browser, free_port, free_tcp_port};
+use sb_e2e::{Server, browser, free_port, free_tcp_port, ws_config_text};
 use sb_sip_auth::{Challenge, ClientSecret};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -43,48 +41,18 @@ struct WsServer {
     _dir: TempDir,
 }
 
-fn config(dir: &Path, port: u16, ws: u16, wss: u16) -> String {
-    format!(
-        "[sip]\nlisten = [\"udp:127.0.0.1:{port}\", \"tcp:127.0.0.1:{port}\", \
-         \"ws:127.0.0.1:{ws}\", \"wss:127.0.0.1:{wss}\"]\n\
-         domains = [\"example.test\"]\ntls_self_signed = true\n\
-         [http]\nlisten = \"127.0.0.1:{}\"\n\
-         [database]\nurl = \"sqlite://{}\"\nwrite_behind = \"100ms\"\n\
-         [log]\nlevel = \"info,sb_server=debug,sb_sip_transport=debug\"\n{MD5_ONLY}",
-        free_tcp_port(),
-        dir.join("switchboard.db").display()
-    )
-}
-
 impl WsServer {
     fn start() -> WsServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let (ws, wss) = (free_tcp_port(), free_tcp_port());
         std::fs::write(
             dir.path().join("switchboard.toml"),
-            config(dir.path(), free_port(), ws, wss),
+            ws_config_text(dir.path(), free_port(), ws, wss, ""),
         )
         .expect("write config");
         let server = Server::start_in(dir.path());
-        for args in [
-            &["admin", "add", "root", "--password", "root-password"][..],
-            &[
-                "user",
-                "add",
-                "alice",
-                "--domain",
-                "example.test",
-                "--password",
-                "alice-secret",
-            ],
-        ] {
-            let out = server.cli(args);
-            assert!(
-                out.status.success(),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        server.add_admin("root", "root-password");
+        server.add_user("alice", "example.test", "alice-secret");
         let base = server.http.clone().expect("the server serves HTTP");
         let api = Api::login(&base, "root", "root-password");
         WsServer {
