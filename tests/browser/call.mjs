@@ -9,6 +9,8 @@
 //   SB_PROFILE          an empty directory for Chromium's profile (removed on exit)
 //   SB_ORIGIN           an http:// origin on loopback the page is loaded from (the server's
 //                       HTTP base URL, where its own browser phone is served)
+//   SB_MEDIA_PERMISSION `none`: the microphone permission is not granted (no fake
+//                       permission prompt answer; only `listen` calls work then)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 //   SB_CONSOLE          when set, the page's console (JsSIP's debug log) goes to stderr
 //
@@ -20,6 +22,9 @@
 //   call URI [CODEC]      call URI; with a codec (pcmu, opus…) the offer carries that codec
 //                         and telephone-event only (the others are taken out of the SDP
 //                         JsSIP sends)
+//   listen URI            call URI without a microphone (receive only): the page never asks
+//                         for one, so Chromium, without the permission, hides its host
+//                         candidates behind mDNS `.local` names as it does for any such page
 //   answer [CODEC]        answer the ringing call (the same restriction on the answer)
 //   autoanswer on|off     answer every incoming call at once (for timing)
 //   hold | unhold         re-INVITE with a=sendonly / a=sendrecv; ok once the re-INVITE
@@ -250,6 +255,15 @@ function pagePhone({ uri, password, debug }) {
       });
       return {};
     },
+    listen: ([target]) => {
+      session = ua.call(target, {
+        mediaConstraints: { audio: false, video: false },
+        pcConfig,
+        rtcOfferConstraints: { offerToReceiveAudio: true },
+        eventHandlers: handlers({ codec: null }),
+      });
+      return {};
+    },
     answer: ([codec]) => {
       if (!ringing || ringing.session.isEnded()) throw new Error('no incoming call');
       answer(ringing.session, ringing.state, codec ? codec.toLowerCase() : null);
@@ -405,7 +419,7 @@ async function main() {
     executable: o.chromium,
     profile,
     extraArgs: [
-      '--use-fake-ui-for-media-stream',
+      ...(process.env.SB_MEDIA_PERMISSION === 'none' ? [] : ['--use-fake-ui-for-media-stream']),
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${o.microphone}`,
       '--allow-loopback-in-peer-connection',

@@ -121,6 +121,24 @@ impl BrowserPhone {
     /// server's HTTP port): a secure context whose address space lets it
     /// reach the server's loopback WebSocket listeners.
     pub fn start(origin: &str, user: &str, password: &str, tone_hz: u32) -> BrowserPhone {
+        BrowserPhone::launch(origin, user, password, tone_hz, true)
+    }
+
+    /// [`BrowserPhone::start`] without the microphone permission: Chromium
+    /// then hides its host candidates behind mDNS names, as for any page a
+    /// user has not allowed the microphone; only receive-only calls
+    /// (`listen URI`) work.
+    pub fn start_without_permission(origin: &str, user: &str, password: &str) -> BrowserPhone {
+        BrowserPhone::launch(origin, user, password, 1000, false)
+    }
+
+    fn launch(
+        origin: &str,
+        user: &str,
+        password: &str,
+        tone_hz: u32,
+        permission: bool,
+    ) -> BrowserPhone {
         browser::require_tools();
         browser::install_packages("jssip");
         let dir = tempfile::tempdir().expect("temp dir");
@@ -142,6 +160,10 @@ impl BrowserPhone {
             .env("SB_MICROPHONE", &microphone)
             .env("SB_PROFILE", profile.path())
             .env("SB_ORIGIN", origin)
+            .env(
+                "SB_MEDIA_PERMISSION",
+                if permission { "granted" } else { "none" },
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

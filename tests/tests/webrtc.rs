@@ -13,7 +13,8 @@
 //! offers `actpass`), phone → browser (the gateway offers, Chromium answers
 //! `active`), a user registered from a phone and a browser at once (both
 //! ring, the browser answers, the phone stops ringing), an ICE restart, hold
-//! and unhold from the browser, and RFC 4733 digits from the browser.
+//! and unhold from the browser, RFC 4733 digits from the browser, and a
+//! browser without the microphone permission offering mDNS candidates.
 //! Chromium keeps a user's defaults: mDNS obfuscation is left on (with the
 //! microphone allowed, Chromium shows its real host candidates, as it does
 //! for a user who allowed it) and every interface is used (Chromium may
@@ -236,6 +237,42 @@ fn a_browser_over_ws_calls_a_phone_and_they_hear_each_other() {
 #[test]
 fn a_browser_over_wss_calls_a_phone_and_they_hear_each_other() {
     browser_calls_phone_over(WebrtcServer::wss_url);
+}
+
+#[test]
+fn a_browser_without_microphone_permission_offers_mdns_candidates_and_hears_the_phone() {
+    // Without the microphone permission Chromium hides its host candidates
+    // behind `.local` names; the gateway learns the browser's address from
+    // its ICE checks instead.
+    let server = WebrtcServer::start();
+    let mut bob = server.phone("bob");
+    let origin = server.server.http.as_deref().expect("HTTP served");
+    let mut alice =
+        BrowserPhone::start_without_permission(origin, "alice@example.test", "alice-secret");
+    alice.register(&server.ws_url());
+    alice.command("listen sip:bob@example.test");
+    assert!(
+        bob.wait_event(&EventKind::CallIncoming, WAIT).is_some(),
+        "the phone did not ring"
+    );
+    bob.answer();
+    alice.expect_accepted(WAIT);
+    phone_established(&mut bob);
+    let sdp = alice.sdp();
+    let offer = sdp["local"].as_str().unwrap_or_default();
+    let hosts: Vec<&str> = offer
+        .lines()
+        .filter(|l| l.starts_with("a=candidate:") && l.contains(" typ host"))
+        .collect();
+    assert!(
+        !hosts.is_empty() && hosts.iter().all(|l| l.contains(".local ")),
+        "host candidates behind mDNS names:\n{offer}"
+    );
+    eprintln!("the browser offered: {hosts:?}");
+    let heard = alice.wait_hears("the phone's tone", PHONE_HZ, BROWSER_HZ, HEAR);
+    eprintln!("the browser heard: {heard:?}");
+    alice.hangup();
+    bob.expect_event(&EventKind::CallClosed, WAIT);
 }
 
 #[test]
