@@ -28,20 +28,7 @@ pub fn start_server_for_phones_with(extra: &str) -> Server {
 
 /// Adds `name@example.test` with `password` through the command line.
 pub fn add_user(server: &Server, name: &str, password: &str) {
-    let out = server.cli(&[
-        "user",
-        "add",
-        name,
-        "--domain",
-        "example.test",
-        "--password",
-        password,
-    ]);
-    assert!(
-        out.status.success(),
-        "user add {name} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.add_user(name, "example.test", password);
 }
 
 /// The binding list the server returns for `user@example.test` (a SIPp

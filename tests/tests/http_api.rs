@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sb_e2e::Server;
 use sb_e2e::baresip::{Baresip, BaresipConfig, EventKind};
-use sb_e2e::calls::start_server_for_phones;
+use sb_e2e::calls::start_server_for_phones_with;
 use sb_e2e::http::Api;
 use serde_json::{Value, json};
 
@@ -17,8 +17,11 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// A server with an administrator `root` (password `root-password`), and a
 /// client logged in as it.
+/// This node's name (`[cluster] node`), on its metrics, health and records.
+const NODE: &str = "sb-test-1";
+
 fn server_and_admin() -> (Server, Api) {
-    let server = start_server_for_phones();
+    let server = start_server_for_phones_with(&format!("[cluster]\nnode = \"{NODE}\"\n"));
     let out = server.cli(&["admin", "add", "root", "--password", "root-password"]);
     assert!(
         out.status.success(),
@@ -149,6 +152,7 @@ fn api_users_register_call_and_their_call_is_recorded() {
     assert_eq!(record["dialed"], "201");
     assert_eq!(record["disposition"], "ANSWERED");
     assert_eq!(record["hangup_by"], "caller");
+    assert_eq!(record["node"], NODE, "the node that handled the call");
     assert!(record["billable"].as_f64().unwrap() >= 0.5, "{record}");
     let csv = api.get("/api/cdrs?format=csv&callee=bob");
     assert_eq!(csv.status, 200);
@@ -408,9 +412,14 @@ fn bad_requests_are_refused_by_name_and_change_nothing() {
 
     // Health and metrics answer without a session.
     let anonymous = Api::new(server.http.as_deref().unwrap());
-    assert_eq!(anonymous.get("/healthz").status, 200);
+    let health = anonymous.get("/healthz");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["node"], NODE);
     let metrics = anonymous.get("/metrics").text();
-    assert!(metrics.contains("switchboard_registrations"), "{metrics}");
+    assert!(
+        metrics.contains(&format!("switchboard_registrations{{node=\"{NODE}\"}} ")),
+        "every sample is labelled by node: {metrics}"
+    );
     assert!(
         metrics.contains("switchboard_sip_responses_total"),
         "{metrics}"

@@ -56,15 +56,20 @@ pub(crate) fn to_new_cdr(r: &CdrRecord, node: Option<&str>) -> NewCdr {
 }
 
 /// Commits records as they come until the channel closes (after the switch
-/// has stopped and sent its last records), then returns.
+/// has stopped and sent its last records), then returns. Each record names
+/// `node`, this node, when it has a name.
 pub(crate) async fn cdr_writer(
     store: Store,
     mut jobs: mpsc::UnboundedReceiver<CdrJob>,
     results: mpsc::Sender<(EffectToken, EffectResult)>,
+    node: Option<String>,
 ) {
     let mut batch: Vec<CdrJob> = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let rows: Vec<NewCdr> = batch.iter().map(|(_, r)| to_new_cdr(r, None)).collect();
+        let rows: Vec<NewCdr> = batch
+            .iter()
+            .map(|(_, r)| to_new_cdr(r, node.as_deref()))
+            .collect();
         let outcomes = write(&store, &rows).await;
         for ((token, _), outcome) in batch.drain(..).zip(outcomes) {
             let result = match outcome {

@@ -8,11 +8,13 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod calls;
+mod cluster;
 mod http;
 mod media;
 mod security;
 mod sip;
 pub use calls::{CallsConfig, DialplanConfig, TransportName, TrunkConfig};
+pub use cluster::ClusterConfig;
 pub use http::HttpConfig;
 pub use media::{MediaConfig, OpusSettings};
 pub use security::SecurityConfig;
@@ -78,6 +80,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// Rate limits and bans per source.
     pub security: SecurityConfig,
+    /// This node's name among others sharing the database.
+    pub cluster: ClusterConfig,
 }
 
 /// `[registrar]`
@@ -363,6 +367,9 @@ impl Config {
             .check()
             .map_err(|(key, message)| invalid(key, message))?;
         self.security
+            .check()
+            .map_err(|(key, message)| invalid(key, message))?;
+        self.cluster
             .check()
             .map_err(|(key, message)| invalid(key, message))?;
         let mut names = std::collections::HashSet::new();

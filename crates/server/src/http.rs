@@ -67,7 +67,7 @@ impl HttpServer {
             metrics_acl: Some(http.metrics_acl.clone()).filter(|a| !a.is_empty()),
             session_ttl: http.session_ttl,
             login_attempts: http.login_attempts,
-            node: None,
+            node: config.cluster.node_name().map(str::to_owned),
         };
         let app = sb_http_api::router(store, live, api_config);
         let (stop, stopped) = oneshot::channel::<()>();

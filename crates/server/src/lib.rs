@@ -244,7 +244,12 @@ impl Server {
             config.database.write_behind,
         ));
         let (cdr_tx, cdr_rx) = mpsc::unbounded_channel();
-        let cdr_writer = tokio::spawn(cdrs::cdr_writer(store.clone(), cdr_rx, results_tx.clone()));
+        let cdr_writer = tokio::spawn(cdrs::cdr_writer(
+            store.clone(),
+            cdr_rx,
+            results_tx.clone(),
+            config.cluster.node_name().map(str::to_owned),
+        ));
         let switch_task = tokio::spawn(
             SwitchTask {
                 switch,
