@@ -460,54 +460,45 @@ fn build() -> Value {
             )
             .errors(&[403]),
     );
-    add(
-        &mut p,
-        "/",
-        "get",
-        op("The web console")
-            .public()
-            .response(
-                200,
-                "HTML page",
-                Some(json!({ "text/html": { "schema": { "type": "string" } } })),
-            )
-            .response(304, "not modified (If-None-Match)", None),
-    );
-    add(
-        &mut p,
-        "/assets/{file}",
-        "get",
-        op("A file of the web console")
-            .public()
-            .path("file", "file name")
-            .response(200, "the file", None)
-            .response(304, "not modified (If-None-Match)", None)
-            .errors(&[404]),
-    );
-    add(
-        &mut p,
-        "/phone",
-        "get",
-        op("The browser phone")
-            .public()
-            .response(
-                200,
-                "HTML page",
-                Some(json!({ "text/html": { "schema": { "type": "string" } } })),
-            )
-            .response(304, "not modified (If-None-Match)", None),
-    );
-    add(
-        &mut p,
-        "/phone/{file}",
-        "get",
-        op("A file of the browser phone (its script, style, and the JsSIP library)")
-            .public()
-            .path("file", "file name")
-            .response(200, "the file", None)
-            .response(304, "not modified (If-None-Match)", None)
-            .errors(&[404]),
-    );
+    for (page, page_summary, files, files_summary) in [
+        (
+            "/",
+            "The web console",
+            "/assets/{file}",
+            "A file of the web console",
+        ),
+        (
+            "/phone",
+            "The browser phone",
+            "/phone/{file}",
+            "A file of the browser phone (its script, style, and the JsSIP library)",
+        ),
+    ] {
+        add(
+            &mut p,
+            page,
+            "get",
+            op(page_summary)
+                .public()
+                .response(
+                    200,
+                    "HTML page",
+                    Some(json!({ "text/html": { "schema": { "type": "string" } } })),
+                )
+                .response(304, "not modified (If-None-Match)", None),
+        );
+        add(
+            &mut p,
+            files,
+            "get",
+            op(files_summary)
+                .public()
+                .path("file", "file name")
+                .response(200, "the file", None)
+                .response(304, "not modified (If-None-Match)", None)
+                .errors(&[404]),
+        );
+    }
 
     json!({
         "openapi": "3.1.0",

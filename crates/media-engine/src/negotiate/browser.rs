@@ -67,44 +67,9 @@ impl Negotiator {
         leg: LegId,
         remote: &Remote,
     ) -> Result<WebRtcRemote, NegotiateError> {
-        let attrs = remote
-            .webrtc
-            .as_ref()
-            .ok_or(NegotiateError::MissingWebRtcAttribute {
-                attribute: "fingerprint",
-            })?;
-        let previous = self.state_mut(leg).webrtc_remote.as_ref().map(|r| r.role);
-        let setup = attrs.setup.as_deref().unwrap_or("actpass");
-        let role = previous
-            .or_else(|| DtlsRole::answering(setup))
-            .ok_or(NegotiateError::MissingWebRtcAttribute { attribute: "setup" })?;
-        // A browser that changed its ICE credentials restarts ICE; the answer then carries
-        // new credentials of ours too (RFC 8839 §4.4.1.1.2).
-        let restart = self
-            .state_mut(leg)
-            .webrtc_remote
-            .as_ref()
-            .is_some_and(|r| attrs.ice.as_ref().is_some_and(|ice| *ice != r.ice));
-        if restart {
-            let fresh = IceCredentials::random(&mut self.rng);
-            if let Some(local) = self.state_mut(leg).webrtc.as_mut() {
-                local.ice = fresh;
-            }
-        }
-        let browser = attrs.remote(role, self.local_ice(leg)?)?;
-        self.state_mut(leg).webrtc_remote = Some(browser.clone());
-        Ok(browser)
-    }
-
-    /// The gateway's current ICE credentials on WebRTC leg `leg`.
-    fn local_ice(&mut self, leg: LegId) -> Result<IceCredentials, NegotiateError> {
-        self.state_mut(leg)
-            .webrtc
-            .as_ref()
-            .map(|l| l.ice.clone())
-            .ok_or(NegotiateError::MissingWebRtcAttribute {
-                attribute: "ice-ufrag/ice-pwd",
-            })
+        self.browser_end(leg, remote, true, |setup| {
+            DtlsRole::answering(setup.unwrap_or("actpass"))
+        })
     }
 
     /// The browser's end after its answer on `leg` to our `actpass` offer.
@@ -113,17 +78,50 @@ impl Negotiator {
         leg: LegId,
         remote: &Remote,
     ) -> Result<WebRtcRemote, NegotiateError> {
+        self.browser_end(leg, remote, false, |setup| {
+            setup.and_then(DtlsRole::after_offer)
+        })
+    }
+
+    /// The browser's end of `leg` as its SDP (an offer when `offered`) tells it: the DTLS
+    /// role settled earlier, else `role_for` its `a=setup`; and, when a browser's offer
+    /// changes its ICE credentials (an ICE restart), new credentials of ours for the answer
+    /// (RFC 8839 §4.4.1.1.2).
+    fn browser_end(
+        &mut self,
+        leg: LegId,
+        remote: &Remote,
+        offered: bool,
+        role_for: impl FnOnce(Option<&str>) -> Option<DtlsRole>,
+    ) -> Result<WebRtcRemote, NegotiateError> {
         let attrs = remote
             .webrtc
             .as_ref()
             .ok_or(NegotiateError::MissingWebRtcAttribute {
                 attribute: "fingerprint",
             })?;
-        let previous = self.state_mut(leg).webrtc_remote.as_ref().map(|r| r.role);
+        let previous = self.state_mut(leg).webrtc_remote.as_ref();
+        let restart = offered
+            && previous.is_some_and(|r| attrs.ice.as_ref().is_some_and(|ice| *ice != r.ice));
         let role = previous
-            .or_else(|| attrs.setup.as_deref().and_then(DtlsRole::after_offer))
+            .map(|r| r.role)
+            .or_else(|| role_for(attrs.setup.as_deref()))
             .ok_or(NegotiateError::MissingWebRtcAttribute { attribute: "setup" })?;
-        let browser = attrs.remote(role, self.local_ice(leg)?)?;
+        if restart {
+            let fresh = IceCredentials::random(&mut self.rng);
+            if let Some(local) = self.state_mut(leg).webrtc.as_mut() {
+                local.ice = fresh;
+            }
+        }
+        let local_ice = self
+            .state_mut(leg)
+            .webrtc
+            .as_ref()
+            .map(|l| l.ice.clone())
+            .ok_or(NegotiateError::MissingWebRtcAttribute {
+                attribute: "ice-ufrag/ice-pwd",
+            })?;
+        let browser = attrs.remote(role, local_ice)?;
         self.state_mut(leg).webrtc_remote = Some(browser.clone());
         Ok(browser)
     }

@@ -44,7 +44,6 @@ use super::{Call, CallRef, CallState, CallTimer, LegId, is_sdp};
 use crate::core::{ALLOW, Switch};
 use crate::effects::{Effect, LocalMedia};
 use crate::events::SwitchEvent;
-use crate::pending::PendingKind;
 
 /// Media the switch plays on a call's leg A.
 #[derive(Debug, Clone, Copy)]
@@ -112,9 +111,7 @@ impl Switch {
             action,
             sdp: offer,
         };
-        let timeout = self.config.calls.media_timeout;
-        let step = MediaStep::Local { answering };
-        self.start_effect(now, effect, timeout, PendingKind::Media { call: id, step });
+        self.start_media_effect(now, id, effect, MediaStep::Local { answering });
         self.calls.map.insert(id, call);
     }
 
@@ -359,16 +356,7 @@ impl Switch {
             tx,
             request: Box::new(request.clone()),
         };
-        let timeout = self.config.calls.media_timeout;
-        self.start_effect(
-            now,
-            effect,
-            timeout,
-            PendingKind::Media {
-                call: call.id,
-                step,
-            },
-        );
+        self.start_media_effect(now, call.id, effect, step);
     }
 
     /// The gateway's answer to the caller's re-INVITE: a 200 with it,

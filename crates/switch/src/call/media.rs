@@ -54,6 +54,19 @@ pub(crate) enum MediaStep {
 }
 
 impl Switch {
+    /// Asks the media engine for `effect`, whose result goes to `step` of
+    /// `call`; the switch waits at most [`crate::CallPolicy::media_timeout`].
+    pub(crate) fn start_media_effect(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        effect: Effect,
+        step: MediaStep,
+    ) {
+        let timeout = self.config.calls.media_timeout;
+        self.start_effect(now, effect, timeout, PendingKind::Media { call, step });
+    }
+
     /// Asks the media engine for the offer to send on `to`.
     #[expect(
         clippy::too_many_arguments,
@@ -89,16 +102,7 @@ impl Switch {
             sdp,
             anchor: call.anchor,
         };
-        let timeout = self.config.calls.media_timeout;
-        self.start_effect(
-            now,
-            effect,
-            timeout,
-            PendingKind::Media {
-                call: call.id,
-                step,
-            },
-        );
+        self.start_media_effect(now, call.id, effect, step);
     }
 
     /// Asks the media engine for the answer to send on `to`.
@@ -119,16 +123,7 @@ impl Switch {
             sdp,
             anchor: call.anchor,
         };
-        let timeout = self.config.calls.media_timeout;
-        self.start_effect(
-            now,
-            effect,
-            timeout,
-            PendingKind::Media {
-                call: call.id,
-                step,
-            },
-        );
+        self.start_media_effect(now, call.id, effect, step);
     }
 
     /// The media engine's SDP for `step`.
