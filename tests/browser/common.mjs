@@ -1,7 +1,7 @@
 // Steps the browser scripts share: checks that fail with a message, the live API, JsSIP
 // joined into one script for a page, and Chromium launched with the flags these tests need.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -124,5 +124,23 @@ export async function launchChromium({ executable, profile, extraArgs = [] }) {
       ...extraArgs,
       '--remote-debugging-pipe', 'about:blank',
     ],
+  });
+}
+
+// ---- A check script's run ----------------------------------------------------------------------
+
+// Runs `main(open)`, a script of checks: the browser it launches (`open.browser`) is closed and
+// its profile directory (`open.profile`) removed on every exit, SIGTERM too (the test runner's
+// time limit). Exits 0 when `main` resolves, 1 with the failed check (or the error) otherwise.
+export function runChecks(main) {
+  const open = { browser: null, profile: null };
+  const close = async () => {
+    if (open.browser) await open.browser.close().catch(() => {});
+    if (open.profile) rmSync(open.profile, { recursive: true, force: true });
+  };
+  process.on('SIGTERM', () => close().finally(() => process.exit(1)));
+  main(open).finally(close).then(() => process.exit(0), (e) => {
+    console.error(e instanceof CheckFailed ? `FAILED: ${e.message}` : e.stack || String(e));
+    process.exit(1);
   });
 }

@@ -33,11 +33,11 @@
 // the reason (and the page's SIP trace) otherwise. The browser is always closed and its
 // profile directory removed.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CheckFailed, STEP_TIMEOUT_MS, check, eventually, launchChromium, login, registrations,
+  CheckFailed, STEP_TIMEOUT_MS, check, eventually, launchChromium, login, registrations, runChecks,
 } from './common.mjs';
 
 const TONE_HZ = 600;
@@ -410,33 +410,25 @@ async function browserCall(context, o) {
 
 // ---- The run -------------------------------------------------------------------------------
 
-// Closed on SIGTERM too (the test runner's time limit).
-let browser;
-let profile;
+// Pages opened, for their traces when a check fails.
 const pages = [];
 
-process.on('SIGTERM', async () => {
-  if (browser) await browser.close().catch(() => {});
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  process.exit(1);
-});
-
-async function main() {
+async function main(open) {
   const o = options();
   const token = await login(o);
-  profile = mkdtempSync(join(tmpdir(), 'sb-phone-'));
-  const tone = prepareProfile(profile);
+  open.profile = mkdtempSync(join(tmpdir(), 'sb-phone-'));
+  const tone = prepareProfile(open.profile);
   try {
-    browser = await launchChromium({
+    open.browser = await launchChromium({
       executable: o.chromium,
-      profile,
+      profile: open.profile,
       extraArgs: [
         '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
         `--use-file-for-fake-audio-capture=${tone}`, '--allow-loopback-in-peer-connection',
         '--autoplay-policy=no-user-gesture-required',
       ],
     });
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const context = await open.browser.newContext({ ignoreHTTPSErrors: true });
     context.on('page', (p) => pages.push(p));
     const steps = { registration, echo, 'echo-hold': echoHold, 'browser-call': browserCall };
     for (const step of ALL_STEPS.filter((s) => o.steps.includes(s))) {
@@ -447,13 +439,7 @@ async function main() {
       if (p.trace && p.trace.length) console.error(`---- ${p.label}: console and SIP trace\n${p.trace.join('\n')}`);
     }
     throw e;
-  } finally {
-    if (browser) await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.error(e instanceof CheckFailed ? `FAILED: ${e.message}` : e.stack || String(e));
-  process.exit(1);
-});
+runChecks(main);

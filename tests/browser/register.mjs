@@ -14,11 +14,11 @@
 // Exits 0 when every check passed, 1 with the failed step and the reason otherwise. The
 // browser is always closed and its profile directory removed.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CheckFailed, STEP_TIMEOUT_MS, bundle, check, eventually, launchChromium, login, registrations,
+  STEP_TIMEOUT_MS, bundle, check, eventually, launchChromium, login, registrations, runChecks,
 } from './common.mjs';
 
 function options() {
@@ -139,33 +139,15 @@ async function registerOver(browser, o, token, script, url) {
   }
 }
 
-// Closed on SIGTERM too (the test runner's time limit).
-let browser;
-let profile;
-
-process.on('SIGTERM', async () => {
-  if (browser) await browser.close().catch(() => {});
-  if (profile) rmSync(profile, { recursive: true, force: true });
-  process.exit(1);
-});
-
-async function main() {
+async function main(open) {
   const o = options();
   const script = bundle('jssip');
   const token = await login(o);
-  profile = mkdtempSync(join(tmpdir(), 'sb-jssip-'));
-  try {
-    browser = await launchChromium({ executable: o.chromium, profile });
-    for (const url of o.urls) {
-      await registerOver(browser, o, token, script, url);
-    }
-  } finally {
-    if (browser) await browser.close();
-    rmSync(profile, { recursive: true, force: true });
+  open.profile = mkdtempSync(join(tmpdir(), 'sb-jssip-'));
+  open.browser = await launchChromium({ executable: o.chromium, profile: open.profile });
+  for (const url of o.urls) {
+    await registerOver(open.browser, o, token, script, url);
   }
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.error(e instanceof CheckFailed ? `FAILED: ${e.message}` : e.stack || String(e));
-  process.exit(1);
-});
+runChecks(main);

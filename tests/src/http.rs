@@ -75,6 +75,26 @@ impl Api {
         api
     }
 
+    /// The only call record in `/api/cdrs`, waiting up to `timeout` for it
+    /// (records are written behind the call); panics unless there is
+    /// exactly one by then.
+    pub fn only_cdr(&self, timeout: Duration) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let page = self.get("/api/cdrs").json();
+            if let Some(items) = page["items"].as_array()
+                && let [record] = items.as_slice()
+            {
+                return record.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "one call record expected within {timeout:?}: {page}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// GET.
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, None, &[])

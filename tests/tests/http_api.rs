@@ -22,12 +22,7 @@ const NODE: &str = "sb-test-1";
 
 fn server_and_admin() -> (Server, Api) {
     let server = start_server_for_phones_with(&format!("[cluster]\nnode = \"{NODE}\"\n"));
-    let out = server.cli(&["admin", "add", "root", "--password", "root-password"]);
-    assert!(
-        out.status.success(),
-        "admin add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.add_admin("root", "root-password");
     let base = server.http.clone().expect("the server serves HTTP");
     let api = Api::login(&base, "root", "root-password");
     (server, api)

@@ -121,7 +121,7 @@ fn pcmu_to_pcmu_is_relayed_without_decoding_and_recorded() {
     assert_hears(&mut alice, "alice hears bob", B_HZ, A_HZ);
     assert_hears(&mut bob, "bob hears alice", A_HZ, B_HZ);
 
-    let record = only_record(&api);
+    let record = api.only_cdr(WAIT);
     assert_eq!(record["call_id"], call_id.as_str(), "{record}");
     let media = CallMedia::from_json(&record["media"])
         .unwrap_or_else(|e| panic!("the record's media: {e}\n{record}"));
@@ -335,7 +335,7 @@ fn a_call_whose_caller_sends_no_rtp_is_ended_by_the_media_timeout() {
     let run = sipp.wait(WAIT);
     assert!(run.success, "the caller got no BYE: {}", run.errors);
 
-    let record = only_record(&api);
+    let record = api.only_cdr(WAIT);
     assert_eq!(record["end_reason"], "media_timeout", "{record}");
     assert_eq!(record["hangup_by"], "system", "{record}");
     assert_eq!(record["disposition"], "ANSWERED", "{record}");

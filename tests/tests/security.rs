@@ -37,12 +37,7 @@ fn server(security: &str) -> (Server, Api) {
     };
     let server = Server::start("", &format!("{MD5_ONLY}[security]\n{exempt}{security}\n"));
     add_user(&server, "100", "4711");
-    let out = server.cli(&["admin", "add", "root", "--password", "root-password"]);
-    assert!(
-        out.status.success(),
-        "admin add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.add_admin("root", "root-password");
     let base = server.http.clone().expect("the server serves HTTP");
     let api = Api::login(&base, "root", "root-password");
     (server, api)

@@ -13,7 +13,6 @@ use sb_e2e::calls::{MD5_ONLY, add_user};
 use sb_e2e::http::Api;
 use sb_e2e::media::{CallMedia, MediaSection};
 use sb_e2e::rtp::{PCMU, RtpPacket, audio_address, ulaw_decode, ulaw_encode};
-use serde_json::Value;
 
 /// Bound on every single wait for an event.
 pub(crate) const WAIT: Duration = Duration::from_secs(10);
@@ -43,12 +42,7 @@ pub(crate) fn server_with_files(extra: &str, files: &[(&str, &str)]) -> (Server,
     let server = Server::start_with_files("", &format!("{MD5_ONLY}{extra}"), files);
     add_user(&server, "alice", "secret");
     add_user(&server, "bob", "pw-bob");
-    let out = server.cli(&["admin", "add", "root", "--password", "root-password"]);
-    assert!(
-        out.status.success(),
-        "admin add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.add_admin("root", "root-password");
     let base = server.http.clone().expect("the server serves HTTP");
     let api = Api::login(&base, "root", "root-password");
     (server, api)
@@ -212,24 +206,6 @@ pub(crate) fn talk_from(since: Instant) {
 }
 
 /// The only call record, once written (through the API).
-pub(crate) fn only_record(api: &Api) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let page = api.get("/api/cdrs").json();
-        if let Some(items) = page["items"].as_array()
-            && let [record] = items.as_slice()
-        {
-            return record.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "one call record expected within {WAIT:?}: {page}"
-        );
-        // Records are written behind the call.
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// What a test that is its own RTP peer received.
 #[derive(Debug, Default)]
 pub(crate) struct Received {
