@@ -41,7 +41,6 @@ use sb_e2e::media::{CallMedia, MediaSection};
 use sb_e2e::phone_audio;
 use sb_e2e::webrtc::BrowserPhone;
 use sb_e2e::{Server, free_port, free_tcp_port, ws_config_text};
-use serde_json::Value;
 use tempfile::TempDir;
 
 /// Bound on every single wait for an event.
@@ -142,25 +141,6 @@ impl WebrtcServer {
         b.register(url);
         b
     }
-
-    /// The only call record, once written.
-    fn only_record(&self) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let page = self.api.get("/api/cdrs").json();
-            if let Some(items) = page["items"].as_array()
-                && let [record] = items.as_slice()
-            {
-                return record.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "one call record expected within {WAIT:?}: {page}"
-            );
-            // Records are written behind the call.
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
 }
 
 /// Adds `user@example.test` with the password `USER-secret`.
@@ -212,7 +192,7 @@ fn hang_up_and_check(server: &WebrtcServer, browser: &mut BrowserPhone, phone: &
     let check = ToneCheck::of_wav(&phone.decoded_audio(), SKIP, BROWSER_HZ, PHONE_HZ);
     eprintln!("the phone's whole recording: {check}");
     check.assert_heard("the phone's recording");
-    let record = server.only_record();
+    let record = server.api.only_cdr(WAIT);
     let media = CallMedia::from_json(&record["media"]).expect("the record's media");
     eprintln!("call record media: {media:?}");
     assert!(
@@ -273,6 +253,30 @@ fn a_browser_without_microphone_permission_offers_mdns_candidates_and_hears_the_
     eprintln!("the browser heard: {heard:?}");
     alice.hangup();
     bob.expect_event(&EventKind::CallClosed, WAIT);
+}
+
+#[test]
+fn a_browser_offering_pcmu_is_relayed_and_one_offering_opus_is_transcoded() {
+    // The paths the CPU figures of `webrtc_figures` are labelled with.
+    for (only, path) in [("PCMU", "relay"), ("opus", "transcode")] {
+        let server = WebrtcServer::start();
+        let mut bob = server.phone("bob");
+        let mut alice = server.browser("alice", &server.ws_url());
+        alice.call("sip:bob@example.test", Some(only));
+        bob.expect_event(&EventKind::CallIncoming, WAIT);
+        bob.answer();
+        alice.expect_accepted(WAIT);
+        phone_established(&mut bob);
+        both_hear(&mut alice, &bob, &format!("a browser offering {only} only"));
+        alice.hangup();
+        bob.expect_event(&EventKind::CallClosed, WAIT);
+        let record = server.api.only_cdr(WAIT);
+        let media = CallMedia::from_json(&record["media"]).expect("the record's media");
+        assert_eq!(
+            media.path, path,
+            "the browser offered {only} only: {media:?}"
+        );
+    }
 }
 
 #[test]
@@ -553,7 +557,9 @@ fn cpu_per_phone_call(server: &WebrtcServer) -> f64 {
 /// Prints the WebRTC figures of docs/benchmarks.md:
 /// `cargo test -p sb-e2e --test webrtc -- --ignored --nocapture webrtc_figures`.
 #[test]
-#[ignore = "a benchmark: prints the figures of docs/benchmarks.md"]
+#[ignore = "a benchmark (release build, quiet machine, about 2 min): prints the figures of \
+            docs/benchmarks.md; the call paths it labels them with are checked by \
+            a_browser_offering_pcmu_is_relayed_and_one_offering_opus_is_transcoded"]
 fn webrtc_figures() {
     let server = WebrtcServer::start();
     let mut bob = server.phone("bob");
