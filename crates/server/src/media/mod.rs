@@ -11,6 +11,7 @@
 //! loaded one, routes commands and keeps, per ended call, the final
 //! statistics its call record waits for.
 
+mod identities;
 mod report;
 mod sockets;
 mod task;
@@ -44,6 +45,8 @@ pub struct MediaSettings {
     pub(crate) metrics: MediaMetrics,
     /// Media worker threads (one per core by default).
     pub(crate) workers: usize,
+    /// DTLS identities for browser legs, made ahead (started with the first one).
+    identities: std::sync::OnceLock<Arc<identities::Identities>>,
 }
 
 impl MediaSettings {
@@ -81,7 +84,17 @@ impl MediaSettings {
                 0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
                 n => n,
             },
+            identities: std::sync::OnceLock::new(),
         }
+    }
+
+    /// A DTLS identity for a new browser leg (from the stock made ahead).
+    pub(crate) fn webrtc_identity(
+        &self,
+    ) -> Result<sb_media_engine::WebRtcIdentity, sb_media_engine::EngineError> {
+        self.identities
+            .get_or_init(identities::Identities::start)
+            .take()
     }
 }
 

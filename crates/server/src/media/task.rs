@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sb_media_engine::{
     LegId, LegPlan, LocalPorts, MediaEvent, MediaSession, NegotiateError, Negotiator, SocketKind,
-    WebRtcIdentity, WebRtcRemote, is_webrtc_offer,
+    WebRtcRemote, is_webrtc_offer,
 };
 use sb_switch::{CallRef, EffectResult, EffectToken, LocalMedia};
 use tokio::sync::{mpsc, oneshot};
@@ -330,7 +330,8 @@ impl CallMediaTask {
         }
         let identity = if browser {
             Some(
-                WebRtcIdentity::generate()
+                self.settings
+                    .webrtc_identity()
                     .map_err(|e| Refusal::Failed(format!("no DTLS certificate for {leg}: {e}")))?,
             )
         } else {
