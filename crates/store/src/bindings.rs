@@ -90,7 +90,7 @@ macro_rules! binding_upsert_tail {
 }
 pub(crate) use binding_upsert_tail;
 
-fn binding_from_row<'r, R>(row: &'r R) -> Result<BindingRecord, StoreError>
+pub(crate) fn binding_from_row<'r, R>(row: &'r R) -> Result<BindingRecord, StoreError>
 where
     R: Row,
     usize: ColumnIndex<R>,

@@ -42,6 +42,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     embed!(2, "0002_cdrs_and_dialplans.sql"),
     embed!(3, "0003_app.sql"),
     embed!(4, "0004_cdr_media.sql"),
+    embed!(5, "0005_cluster.sql"),
 ];
 
 impl EmbeddedMigration {

@@ -18,6 +18,8 @@ mod cdr_plans;
 mod cdr_queries;
 #[path = "contract/cdrs.rs"]
 mod cdrs;
+#[path = "contract/cluster.rs"]
+mod cluster;
 #[path = "contract/config.rs"]
 mod config;
 #[path = "contract/dialplan_versions.rs"]
@@ -169,6 +171,9 @@ contract!(
     auth::admin_crud,
     auth::tokens_find_list_and_revoke,
     auth::tokens_go_with_their_admin_or_user,
+    cluster::nodes_join_beat_and_leave,
+    cluster::bindings_of_chosen_aors_with_their_nodes,
+    cluster::changes_are_announced,
 );
 
 /// Durability against a killed process only concerns SQLite: PostgreSQL's own server
