@@ -83,6 +83,7 @@ impl Bench {
                 user_agent: None,
                 path: None,
                 updated_unix_ms: UNIX,
+                node: None,
             })
             .collect();
         switch.restore_bindings(now, UNIX, records);

@@ -83,6 +83,8 @@ pub struct Switch {
     pub(crate) pending: HashMap<EffectToken, Pending, FixedState>,
     pub(crate) inflight: HashMap<(ByteStr, ByteStr), EffectToken, FixedState>,
     pub(crate) deadlines: TimerQueue<EffectToken>,
+    /// The other live nodes of a cluster.
+    pub(crate) peers: crate::cluster::ClusterPeers,
     date_cache: (u64, ByteStr),
     pub(crate) stats: SwitchStats,
 }
@@ -133,6 +135,7 @@ impl Switch {
             next_token: 1,
             pending: HashMap::with_hasher(FixedState::with_seed(seed)),
             inflight: HashMap::with_hasher(FixedState::with_seed(seed)),
+            peers: crate::cluster::ClusterPeers::default(),
             deadlines: TimerQueue::new(),
             date_cache: (0, ByteStr::new()),
             stats: SwitchStats::default(),
@@ -225,7 +228,10 @@ impl Switch {
         self.tx.handle_timeout(now);
         self.drain_transactions(now, unix_ms);
         for (aor, binding) in self.location.expire(now) {
-            self.binding_removed(&aor, &binding, RemovalReason::Expired);
+            // Another node's binding: that node expires it in the store.
+            if binding.node.is_none() {
+                self.binding_removed(&aor, &binding, RemovalReason::Expired);
+            }
         }
         self.expire_effects(now, unix_ms);
         self.release_overdue_confirmations(now);

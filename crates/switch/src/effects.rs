@@ -270,4 +270,6 @@ pub struct BindingRecord {
     pub path: Option<ByteStr>,
     /// When the binding was last written, Unix milliseconds.
     pub updated_unix_ms: u64,
+    /// The cluster node the binding's flow lives on; `None`: this node.
+    pub node: Option<ByteStr>,
 }

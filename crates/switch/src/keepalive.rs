@@ -42,6 +42,7 @@ impl Switch {
             .iter()
             .filter(|(_, b)| {
                 b.peer.transport == Transport::Udp
+                    && b.node.is_none()
                     && (all || b.reg_id.is_some() || asks_outbound(&b.uri))
             })
             .map(|(_, b)| Destination {

@@ -165,6 +165,7 @@
 mod acl;
 mod auth;
 mod call;
+mod cluster;
 mod config;
 mod core;
 mod directory;

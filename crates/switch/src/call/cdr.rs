@@ -92,6 +92,9 @@ pub enum CallSource {
     User(ByteStr),
     /// A trunk admitted by its source address (the trunk's name).
     Trunk(ByteStr),
+    /// Another node of the cluster handing over a call for a binding of
+    /// this node (the node's name). Such calls leave no record here.
+    Node(ByteStr),
 }
 
 impl CallSource {
@@ -100,13 +103,14 @@ impl CallSource {
         match self {
             CallSource::User(_) => "user",
             CallSource::Trunk(_) => "trunk",
+            CallSource::Node(_) => "node",
         }
     }
 
     /// The user or trunk name.
     pub fn name(&self) -> &str {
         match self {
-            CallSource::User(n) | CallSource::Trunk(n) => n,
+            CallSource::User(n) | CallSource::Trunk(n) | CallSource::Node(n) => n,
         }
     }
 }

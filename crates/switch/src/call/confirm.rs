@@ -66,6 +66,11 @@ impl Switch {
         token: EffectToken,
         confirm: Confirm,
     ) {
+        if !self.pending.contains_key(&token) {
+            // No record to wait for (a call handed over by another node).
+            self.release(now, confirm);
+            return;
+        }
         let at = now + self.config.calls.record_wait;
         let handle = self.confirmations.timers.insert(at, token);
         self.confirmations.held.insert(token, (confirm, handle));

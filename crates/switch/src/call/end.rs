@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use sb_sip_message::{ByteStr, HeaderName, Method, StatusCode};
 
-use super::cdr::{Disposition, EndReason, HangupBy};
+use super::cdr::{CallSource, Disposition, EndReason, HangupBy};
 use super::confirm::Onward;
 use super::{Call, CallRef, ForkState, LegId, TxRole};
 use crate::core::Switch;
@@ -162,7 +162,9 @@ impl Switch {
     }
 
     /// Forgets a call whose legs have been dealt with, and reports it.
-    /// Returns the effect writing its record.
+    /// Returns the effect writing its record (a handed-over call has none:
+    /// the node that handed it over writes the call's record; its token
+    /// then names no pending effect).
     pub(crate) fn finish(
         &mut self,
         now: Instant,
@@ -242,6 +244,9 @@ impl Switch {
             hangup_by,
             billable_ms: record.billable_ms(),
         });
+        if matches!(record.source, CallSource::Node(_)) {
+            return self.token();
+        }
         let record = Box::new(record);
         let timeout = self.config.calls.cdr_timeout;
         self.start_effect(

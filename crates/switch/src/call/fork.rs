@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use sb_sip_message::{
-    Aor, ByteStr, CallId, Destination, HeaderName, Message, Method, Response, StatusCode, Uri,
+    Aor, ByteStr, CallId, Destination, HeaderName, Message, Method, Response, StatusCode,
+    Transport, Uri,
 };
 use sb_sip_transaction::TxId;
 
@@ -72,7 +73,7 @@ impl Switch {
         call.state = CallState::Ringing;
         let mut rung = false;
         for aor in members {
-            for device in self.devices(aor) {
+            for device in self.devices(aor, call.hop_contact.as_ref()) {
                 rung = true;
                 let mut to = String::with_capacity(aor.as_str().len() + 2);
                 to.push('<');
@@ -109,19 +110,41 @@ impl Switch {
     }
 
     /// The devices of `aor`: one per RFC 5626 instance (its newest flow),
-    /// every other contact as registered.
-    fn devices(&self, aor: &Aor) -> Vec<Device> {
+    /// every other contact as registered. A binding of another node is
+    /// reached through that node while it lives, directly over UDP once it
+    /// is gone, and not at all over a stream it held (see
+    /// [`crate::cluster`]). `only`: this node's binding with that contact
+    /// alone (a call handed over by another node).
+    fn devices(&self, aor: &Aor, only: Option<&Uri>) -> Vec<Device> {
         let mut devices: Vec<Device> = Vec::new();
         for b in self.location.bindings(aor) {
+            if let Some(contact) = only
+                && (b.node.is_some() || &b.uri != contact)
+            {
+                continue;
+            }
+            let (dest, path) = match b.node.as_deref() {
+                None => (
+                    Destination {
+                        transport: b.peer.transport,
+                        remote: b.peer.remote,
+                        flow: b.peer.flow,
+                        local: Some(b.peer.local),
+                    },
+                    b.path.clone(),
+                ),
+                Some(node) => match self.peers.address_of(node) {
+                    Some(addr) => (udp_to(addr), None),
+                    None if b.peer.transport == Transport::Udp && b.path.is_none() => {
+                        (udp_to(b.peer.remote), None)
+                    }
+                    None => continue,
+                },
+            };
             let device = Device {
                 uri: b.uri.clone(),
-                dest: Destination {
-                    transport: b.peer.transport,
-                    remote: b.peer.remote,
-                    flow: b.peer.flow,
-                    local: Some(b.peer.local),
-                },
-                path: b.path.clone(),
+                dest,
+                path,
                 instance: b.instance.clone(),
                 updated_unix_ms: b.updated_unix_ms,
             };
@@ -516,6 +539,16 @@ impl Switch {
 
 /// Counts a B leg's failure towards the caller's final response; the CDR
 /// disposition follows from the status.
+/// Over UDP from this node's own socket (another node's binding).
+fn udp_to(remote: std::net::SocketAddr) -> Destination {
+    Destination {
+        transport: Transport::Udp,
+        remote,
+        flow: None,
+        local: None,
+    }
+}
+
 pub(crate) fn note_failure(
     call: &mut Call,
     status: StatusCode,

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use sb_dialplan::{ContextName, GroupName, MediaMode};
 use sb_sip_message::{
-    ByteStr, Destination, HeaderName, NameAddr, Params, Peer, Request, RequestCore, StatusCode, Uri,
+    ByteStr, Destination, HeaderName, NameAddr, Params, Peer, Request, RequestCore, StatusCode,
+    Transport, Uri,
 };
 use sb_sip_transaction::{TxId, TxState};
 
@@ -99,6 +100,18 @@ impl Switch {
             .and_then(|u| u.user_unescaped())
             .map(|u| ByteStr::from(u.as_ref()))
             .unwrap_or_default();
+        if peer.transport == Transport::Udp
+            && let Some(node) = self.peers.node_at(peer.remote)
+        {
+            let host = from_uri.map(|u| u.host.to_string()).unwrap_or_default();
+            return Some(Admitted {
+                source: CallSource::Node(node.clone()),
+                trunk: None,
+                account: None,
+                caller: from_user,
+                caller_domain: ByteStr::from(host),
+            });
+        }
         if let Some(index) = self.trunk_of(peer.remote.ip()) {
             let host = from_uri.map(|u| u.host.to_string()).unwrap_or_default();
             return Some(Admitted {
@@ -230,7 +243,10 @@ impl Switch {
             }
         }
         let (context, groups, permitted) = self.caller_policy(&admitted, &dialed);
-        let decided = if !permitted {
+        let hop = matches!(admitted.source, CallSource::Node(_));
+        let decided = if hop {
+            self.hop_plan(core, &peer)
+        } else if !permitted {
             // RFC 3261 §21.4.4: understood, and refused for this caller.
             Err(StatusCode::FORBIDDEN)
         } else {
@@ -357,6 +373,7 @@ impl Switch {
                 answered_leg: None,
                 media: None,
             },
+            hop_contact: hop.then(|| request.uri.clone()),
         };
         let mut call = Box::new(call);
         call.a_invite = Some(request);

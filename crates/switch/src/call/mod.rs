@@ -310,6 +310,10 @@ pub(crate) struct Call {
     pub(crate) local: Option<LocalPlay>,
     /// The record, completed when the call ends.
     pub(crate) cdr: CdrRecord,
+    /// A call another node handed over for this node's binding with this
+    /// contact ([`crate::cluster`]): only that binding rings, and no record
+    /// is written here.
+    pub(crate) hop_contact: Option<sb_sip_message::Uri>,
 }
 
 impl Call {

@@ -35,7 +35,7 @@ use sb_dialplan::{
     CallFacts, CallerId, ContextName, Dialplan, GroupName, MediaMode, Outcome, RingStrategy,
     RingTarget, Source, Step, TrunkName, UnixTime, UserName,
 };
-use sb_sip_message::{Aor, ByteStr, HeaderName, StatusCode};
+use sb_sip_message::{Aor, ByteStr, HeaderName, Peer, RequestCore, StatusCode};
 
 use super::cdr::{CallDestination, CallSource, Disposition, HangupBy};
 use super::fork::note_failure_as;
@@ -43,6 +43,10 @@ use super::{Call, CallRef, CallState, CallTimer};
 use crate::core::Switch;
 use crate::effects::LocalMedia;
 use crate::pending::Waiter;
+
+/// How long a handed-over call may ring at most: the first node's own
+/// ring timeout ends it sooner with a CANCEL.
+const HOP_RING_LIMIT: Duration = Duration::from_secs(600);
 
 /// What the dialplan decided for a call, and the steps still to run.
 #[derive(Debug, Default)]
@@ -117,6 +121,34 @@ impl Switch {
         self.dialplan = Some(plan);
     }
 
+    /// The plan of a call another node handed over ([`crate::cluster`]):
+    /// ring the user `To` names at a served domain (only the binding whose
+    /// contact is the Request-URI rings), media passed through, no ring
+    /// timeout of its own (the first node's step bounds it and cancels).
+    pub(crate) fn hop_plan(&self, core: &RequestCore, peer: &Peer) -> Result<Plan, StatusCode> {
+        let to = core.to.uri.as_sip().ok_or(StatusCode::NOT_FOUND)?;
+        let user = to.user_unescaped().ok_or(StatusCode::NOT_FOUND)?;
+        let domain = self
+            .domains
+            .resolve(&to.host, peer)
+            .ok_or(StatusCode::NOT_FOUND)?;
+        let mut plan = Plan {
+            domain: Some(ByteStr::from(domain)),
+            display: core.from.display_name.clone(),
+            media: Some(MediaMode::PassThrough),
+            ..Plan::default()
+        };
+        plan.steps.push_back(Step::Ring {
+            targets: vec![RingTarget::User {
+                user: UserName::from(user.as_ref()),
+                domain: Some(domain.to_owned()),
+            }],
+            strategy: RingStrategy::Parallel,
+            timeout: Some(HOP_RING_LIMIT),
+        });
+        Ok(plan)
+    }
+
     /// Evaluates the dialplan for a new call: its plan, or the status to
     /// refuse it with.
     pub(crate) fn decide(&self, facts: &Facts<'_>) -> Result<Plan, StatusCode> {
@@ -151,6 +183,9 @@ impl Switch {
                 groups: facts.groups,
             },
             CallSource::Trunk(name) => Source::Trunk { name },
+            // Handed-over calls are planned by `hop_plan`, never by the
+            // dialplan.
+            CallSource::Node(_) => return Err(StatusCode::FORBIDDEN),
         };
         let decision = dialplan.evaluate(&CallFacts {
             context: facts.context,

@@ -43,6 +43,9 @@ pub struct Binding {
     pub path: Option<ByteStr>,
     /// Last update, Unix ms.
     pub updated_unix_ms: u64,
+    /// The cluster node whose flow the binding arrived on (`None`: this
+    /// node). Such a binding is reached through that node while it lives.
+    pub node: Option<ByteStr>,
 }
 
 impl Binding {
@@ -79,6 +82,7 @@ impl Binding {
             user_agent: r.user_agent.clone(),
             path: r.path.clone(),
             updated_unix_ms: r.updated_unix_ms,
+            node: r.node.clone(),
         })
     }
 
@@ -100,6 +104,7 @@ impl Binding {
             user_agent: self.user_agent.clone(),
             path: self.path.clone(),
             updated_unix_ms: self.updated_unix_ms,
+            node: self.node.clone(),
         }
     }
 }
@@ -265,6 +270,7 @@ mod tests {
             user_agent: None,
             path: None,
             updated_unix_ms: 0,
+            node: None,
         }
     }
 

@@ -177,6 +177,7 @@ pub fn process(
             user_agent: user_agent.clone(),
             path: path.clone(),
             updated_unix_ms: input.unix_ms,
+            node: None,
         }));
     }
 
