@@ -52,8 +52,11 @@ pub(crate) async fn finish_response<L: Live>(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    let no_store =
-        path == "/api" || path.starts_with("/api/") || path == "/metrics" || path == "/healthz";
+    let no_store = path == "/api"
+        || path.starts_with("/api/")
+        || path == "/metrics"
+        || path == "/healthz"
+        || path == "/readyz";
     let phone_page = path == crate::phone::PAGE_PATH;
     let mut response = next.run(request).await;
     state.http.count(response.status().as_u16());

@@ -1,6 +1,7 @@
 //! Switchboard's HTTP layer: the REST API under `/api`, admin and SIP-user
 //! authentication with bearer tokens, JSON errors, the OpenAPI description, `/metrics`,
-//! `/healthz`, the embedded web console, the browser phone (`/phone`), and `/ws`, the
+//! `/healthz` (liveness), `/readyz` (readiness: whether a load balancer should send this
+//! node traffic), the embedded web console, the browser phone (`/phone`), and `/ws`, the
 //! WebSocket endpoint of SIP over WebSocket (RFC 7118), whose upgraded connections go to
 //! [`Live::sip_websocket`].
 //!
@@ -110,7 +111,8 @@ pub use serve::{SHUTDOWN_GRACE, self_signed, serve, tls_config};
 pub use sip_ws::{SIP_WS_PATH, UpgradedConnection};
 pub use state::ApiConfig;
 
-/// The whole HTTP application: `/api`, `/healthz`, `/metrics`, the console, the phone.
+/// The whole HTTP application: `/api`, `/healthz`, `/readyz`, `/metrics`, the console, the
+/// phone.
 pub fn router<L: Live>(store: Store, live: Arc<L>, config: ApiConfig) -> Router {
     routes::build(store, live, config).0
 }

@@ -71,8 +71,12 @@ pub trait Live: Send + Sync + 'static {
     ) -> impl Future<Output = Result<RouteTestResult, ApiError>> + Send;
     /// Current counters and gauges for `/metrics`.
     fn metrics(&self) -> impl Future<Output = MetricsSnapshot> + Send;
-    /// Whether the server can serve (`/healthz`).
+    /// Whether the server is alive (`/healthz`, liveness).
     fn health(&self) -> impl Future<Output = Health> + Send;
+    /// Whether this node should receive traffic (`/readyz`): its database and its SIP
+    /// task answer and it is not draining (shutting down). A load balancer or an
+    /// orchestrator stops sending new traffic while it is not ready.
+    fn readiness(&self) -> impl Future<Output = Health> + Send;
     /// The domain of user names given without one.
     fn default_domain(&self) -> String;
     /// The bans in force: sources whose SIP messages are dropped, and user names under
@@ -451,7 +455,7 @@ pub struct LabelledMetric {
     pub samples: Vec<(&'static str, u64)>,
 }
 
-/// The server's health for `/healthz`.
+/// The server's health for `/healthz`, or its readiness for `/readyz`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Health {
     /// Whether every check passed (200) or not (503).

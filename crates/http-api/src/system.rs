@@ -1,4 +1,4 @@
-//! Health, metrics and the API description.
+//! Health (liveness), readiness, metrics and the API description.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -17,6 +17,7 @@ use crate::state::Shared;
 
 pub(crate) fn routes<L: Live>(r: Routes<L>) -> Routes<L> {
     r.add(Method::GET, "/healthz", Access::Public, healthz::<L>)
+        .add(Method::GET, "/readyz", Access::Public, readyz::<L>)
         .add(Method::GET, "/metrics", Access::Public, metrics::<L>)
         .add(
             Method::GET,
@@ -47,6 +48,25 @@ async fn healthz<L: Live>(State(state): State<Shared<L>>) -> Response {
             status: text,
             node: state.config.node.as_deref(),
             checks: &health.checks,
+        },
+    )
+}
+
+/// Readiness (`/readyz`): 200 while this node should receive traffic, 503 while its
+/// database or SIP task does not answer or it is draining. `/healthz` stays liveness.
+async fn readyz<L: Live>(State(state): State<Shared<L>>) -> Response {
+    let readiness = state.live.readiness().await;
+    let (status, text) = if readiness.ok {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+    };
+    json_response(
+        status,
+        &HealthView {
+            status: text,
+            node: state.config.node.as_deref(),
+            checks: &readiness.checks,
         },
     )
 }

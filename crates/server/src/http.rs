@@ -4,8 +4,9 @@
 //! the store.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sb_http_api::{
@@ -25,12 +26,17 @@ use crate::dialplan_edit::{DialplanFiles, EditError, Problem};
 use crate::guard::{self, Guard};
 use crate::sip::{ApiRequest, Control};
 
+/// How long `/healthz` and `/readyz` wait for the database and for the SIP task.
+const PROBE_LIMIT: Duration = Duration::from_secs(2);
+
 /// The running HTTP listener.
 #[derive(Debug)]
 pub(crate) struct HttpServer {
     pub(crate) url: String,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    /// Set when the node begins to shut down: `/readyz` answers 503 from then on.
+    draining: Arc<AtomicBool>,
 }
 
 impl HttpServer {
@@ -69,6 +75,7 @@ impl HttpServer {
             login_attempts: http.login_attempts,
             node: config.cluster.node_name().map(str::to_owned),
         };
+        let draining = live.draining.clone();
         let app = sb_http_api::router(store, live, api_config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -80,7 +87,18 @@ impl HttpServer {
             }
         });
         tracing::info!(%url, "HTTP API and web console listening");
-        Ok(HttpServer { url, stop, task })
+        Ok(HttpServer {
+            url,
+            stop,
+            task,
+            draining,
+        })
+    }
+
+    /// Marks the node as draining: `/readyz` answers 503 from now on, so load
+    /// balancers stop sending new traffic before the listener closes.
+    pub(crate) fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
     }
 
     /// Stops accepting, lets requests in progress finish (bounded), returns.
@@ -112,6 +130,8 @@ pub(crate) struct ServerLive {
     pub(crate) transports: sb_sip_transport::Transports,
     /// The admission guard, whose bans the API lists and lifts.
     pub(crate) guard: Arc<Guard>,
+    /// Whether the node is shutting down (not ready for new traffic).
+    pub(crate) draining: Arc<AtomicBool>,
     rate: Mutex<RateSample>,
 }
 
@@ -134,12 +154,45 @@ impl ServerLive {
             media,
             transports,
             guard,
+            draining: Arc::new(AtomicBool::new(false)),
             rate: Mutex::new(RateSample {
                 at: Instant::now(),
                 calls: 0,
                 rate: 0,
             }),
         }
+    }
+
+    /// Probes the database and the SIP task at once, each bounded by
+    /// [`PROBE_LIMIT`]: a database that hangs fails its check instead of
+    /// holding the probe.
+    async fn probe(&self) -> Vec<HealthCheck> {
+        let (database, switch) = tokio::join!(
+            tokio::time::timeout(PROBE_LIMIT, self.store.users_generation()),
+            tokio::time::timeout(PROBE_LIMIT, self.ask(ApiRequest::Stats)),
+        );
+        let database = match database {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("timed out".to_owned()),
+        };
+        let switch = match switch {
+            Ok(Some(_)) => None,
+            Ok(None) => Some("the SIP task has stopped"),
+            Err(_) => Some("the SIP task did not answer in time"),
+        };
+        vec![
+            HealthCheck {
+                name: "database".into(),
+                ok: database.is_none(),
+                detail: database,
+            },
+            HealthCheck {
+                name: "sip".into(),
+                ok: switch.is_none(),
+                detail: switch.map(str::to_owned),
+            },
+        ]
     }
 
     /// Sends a request to the switch task and waits for its answer; `None`
@@ -518,20 +571,21 @@ impl Live for ServerLive {
     }
 
     async fn health(&self) -> Health {
-        let database = self.store.users_generation().await;
-        let switch = self.ask(ApiRequest::Stats).await.is_some();
-        let checks = vec![
-            HealthCheck {
-                name: "database".into(),
-                ok: database.is_ok(),
-                detail: database.err().map(|e| e.to_string()),
-            },
-            HealthCheck {
-                name: "sip".into(),
-                ok: switch,
-                detail: (!switch).then(|| "the SIP task has stopped".to_owned()),
-            },
-        ];
+        let checks = self.probe().await;
+        Health {
+            ok: checks.iter().all(|c| c.ok),
+            checks,
+        }
+    }
+
+    async fn readiness(&self) -> Health {
+        let draining = self.draining.load(Ordering::Acquire);
+        let mut checks = self.probe().await;
+        checks.push(HealthCheck {
+            name: "draining".into(),
+            ok: !draining,
+            detail: draining.then(|| "the node is shutting down".to_owned()),
+        });
         Health {
             ok: checks.iter().all(|c| c.ok),
             checks,

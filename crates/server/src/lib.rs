@@ -317,10 +317,15 @@ impl Server {
         self.transports.local_addrs()
     }
 
-    /// Ends every live call (with its call record committed), stops accepting
-    /// traffic, lets the switch finish what it holds, writes pending
-    /// registrations and closes the store.
+    /// Marks the node not ready (`/readyz` answers 503), ends every live call
+    /// (with its call record committed), stops accepting traffic, lets the
+    /// switch finish what it holds, writes pending registrations and closes
+    /// the store.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        // Not ready from here on: `/readyz` answers 503 until the listener closes.
+        if let Some(http) = &self.http {
+            http.drain();
+        }
         for job in &self.jobs {
             job.abort();
         }

@@ -449,6 +449,19 @@ fn build() -> Value {
     );
     add(
         &mut p,
+        "/readyz",
+        "get",
+        op("Readiness: whether this node should receive traffic")
+            .public()
+            .returns(200, "Readiness")
+            .response(
+                503,
+                "not ready (database or SIP task not answering, or draining)",
+                Some(json!({ "application/json": { "schema": schema_ref("Readiness") } })),
+            ),
+    );
+    add(
+        &mut p,
         "/metrics",
         "get",
         op("Prometheus metrics")

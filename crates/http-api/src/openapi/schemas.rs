@@ -489,6 +489,24 @@ pub(super) fn schemas() -> Value {
                 ),
             ]),
         ),
+        (
+            "Readiness",
+            object(&[
+                r(
+                    "status",
+                    json!({ "type": "string", "enum": ["ready", "not_ready"] }),
+                ),
+                o("node", s()),
+                r(
+                    "checks",
+                    array(object(&[
+                        r("name", s()),
+                        r("ok", boolean()),
+                        o("detail", s()),
+                    ])),
+                ),
+            ]),
+        ),
     ];
     Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }

@@ -30,6 +30,8 @@ pub(crate) struct FakeLive {
     pub(crate) trunks_changed: AtomicUsize,
     pub(crate) metrics: Mutex<MetricsSnapshot>,
     pub(crate) healthy: Mutex<bool>,
+    /// Whether the node is shutting down (`/readyz` answers 503).
+    pub(crate) draining: Mutex<bool>,
     pub(crate) route_tests: Mutex<Vec<RouteTest>>,
     /// Connections handed over by `/ws`: remote address and whether TLS.
     pub(crate) websockets: Mutex<Vec<(std::net::SocketAddr, bool)>>,
@@ -130,6 +132,7 @@ impl FakeLive {
             trunks_changed: AtomicUsize::new(0),
             metrics: Mutex::new(MetricsSnapshot::default()),
             healthy: Mutex::new(true),
+            draining: Mutex::new(false),
             route_tests: Mutex::new(Vec::new()),
             websockets: Mutex::new(Vec::new()),
             bans: Mutex::new(Vec::new()),
@@ -302,6 +305,18 @@ impl Live for FakeLive {
                 detail: (!ok).then(|| "timed out".to_owned()),
             }],
         }
+    }
+
+    async fn readiness(&self) -> Health {
+        let mut health = self.health().await;
+        let draining = *self.draining.lock().unwrap();
+        health.checks.push(HealthCheck {
+            name: "draining".to_owned(),
+            ok: !draining,
+            detail: draining.then(|| "shutting down".to_owned()),
+        });
+        health.ok &= !draining;
+        health
     }
 
     fn default_domain(&self) -> String {

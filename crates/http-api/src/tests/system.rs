@@ -102,6 +102,57 @@ async fn health_reports_the_server_state() {
 }
 
 #[tokio::test]
+async fn readiness_is_ready_with_the_node_and_its_checks() {
+    let h = Harness::with_config(ApiConfig {
+        node: Some("node-a".to_owned()),
+        ..ApiConfig::default()
+    })
+    .await;
+    let ready = h.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status, 200);
+    assert_documented(&Method::GET, "/readyz", &ready);
+    assert_security_headers(&ready, true);
+    assert_eq!(ready.json()["status"], "ready");
+    assert_eq!(ready.json()["node"], "node-a");
+    let checks = ready.json()["checks"].clone();
+    assert_eq!(checks[0]["name"], "database");
+    assert_eq!(checks[1]["name"], "draining");
+    assert_eq!(checks[1]["ok"], true);
+}
+
+#[tokio::test]
+async fn readiness_fails_while_the_database_is_down() {
+    let h = Harness::new().await;
+    *h.live.healthy.lock().unwrap() = false;
+    let down = h.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(down.status, 503);
+    assert_documented(&Method::GET, "/readyz", &down);
+    assert_eq!(down.json()["status"], "not_ready");
+    assert_eq!(down.json()["checks"][0]["ok"], false);
+    assert_eq!(down.json()["checks"][0]["detail"], "timed out");
+    assert!(down.json().get("node").is_none(), "{}", down.text());
+}
+
+#[tokio::test]
+async fn readiness_fails_while_draining_but_liveness_holds() {
+    let h = Harness::new().await;
+    *h.live.draining.lock().unwrap() = true;
+    let draining = h.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(draining.status, 503);
+    assert_documented(&Method::GET, "/readyz", &draining);
+    assert_eq!(draining.json()["status"], "not_ready");
+    assert_eq!(draining.json()["checks"][0]["ok"], true);
+    assert_eq!(draining.json()["checks"][1]["name"], "draining");
+    assert_eq!(draining.json()["checks"][1]["detail"], "shutting down");
+    let alive = h.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(alive.status, 200);
+    assert_eq!(alive.json()["status"], "ok");
+    *h.live.draining.lock().unwrap() = false;
+    let back = h.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(back.status, 200);
+}
+
+#[tokio::test]
 async fn metrics_render_the_snapshot_and_http_counts() {
     let h = Harness::with_config(ApiConfig {
         node: Some("node-a".to_owned()),
