@@ -26,6 +26,10 @@ pub(crate) fn to_new_cdr(r: &CdrRecord, node: Option<&str>) -> NewCdr {
         source: match &r.source {
             CallSource::User(n) => CdrSource::User(n.to_string()),
             CallSource::Trunk(n) => CdrSource::Trunk(n.to_string()),
+            // The switch writes no record of a call another node handed
+            // over (that node writes the call's record); should one come,
+            // the handing node stands where a trunk would.
+            CallSource::Node(n) => CdrSource::Trunk(n.to_string()),
         },
         destination: match &r.destination {
             CallDestination::User(n) => CdrDestination::User(n.to_string()),

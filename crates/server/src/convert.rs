@@ -15,7 +15,9 @@ use sb_switch::{
 
 use crate::Config;
 
-pub(crate) fn to_store_binding(r: &BindingRecord) -> StoredBinding {
+/// The row of a binding; `this_node` names the node of this node's own
+/// bindings.
+pub(crate) fn to_store_binding(r: &BindingRecord, this_node: Option<&str>) -> StoredBinding {
     StoredBinding {
         aor: r.aor.to_string(),
         binding_id: r.binding_id.to_string(),
@@ -31,14 +33,23 @@ pub(crate) fn to_store_binding(r: &BindingRecord) -> StoredBinding {
         local: r.local.to_string(),
         user_agent: r.user_agent.as_ref().map(ToString::to_string),
         path: r.path.as_ref().map(ToString::to_string),
-        node: None,
+        node: r
+            .node
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| this_node.map(str::to_owned)),
         updated_at_unix_ms: unix_ms_i64(r.updated_unix_ms),
     }
 }
 
 /// A stored row back into the switch's record; `None` (with a warning) for a
 /// row this version cannot interpret.
-pub(crate) fn from_store_binding(s: &StoredBinding) -> Option<BindingRecord> {
+/// A row written by `this_node` (or by a node without a name) is this node's
+/// own binding; any other node's is reached through that node.
+pub(crate) fn from_store_binding(
+    s: &StoredBinding,
+    this_node: Option<&str>,
+) -> Option<BindingRecord> {
     let parsed = (|| -> anyhow::Result<BindingRecord> {
         Ok(BindingRecord {
             aor: Aor(ByteStr::from(s.aor.as_str())),
@@ -59,6 +70,11 @@ pub(crate) fn from_store_binding(s: &StoredBinding) -> Option<BindingRecord> {
             user_agent: s.user_agent.as_deref().map(ByteStr::from),
             path: s.path.as_deref().map(ByteStr::from),
             updated_unix_ms: u64::try_from(s.updated_at_unix_ms)?,
+            node: s
+                .node
+                .as_deref()
+                .filter(|n| Some(*n) != this_node)
+                .map(ByteStr::from),
         })
     })();
     match parsed {

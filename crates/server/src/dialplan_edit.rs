@@ -215,6 +215,72 @@ impl DialplanFiles {
         Ok(Some(version.version))
     }
 
+    /// Takes the newest text another node recorded for file `name` (cluster
+    /// mode: the nodes share the history, so an edit through any node's API
+    /// reaches every node). When it differs from this node's file and the
+    /// whole plan compiles with it, the file is written and the plan applied,
+    /// without recording a new version; otherwise nothing changes (a text
+    /// that does not compile here is logged, the running plan stays).
+    /// Returns whether the plan changed.
+    pub(crate) async fn adopt_latest(&self, name: &str) -> Result<bool, EditError> {
+        check_name(name)?;
+        let Some(latest) = self
+            .store
+            .latest_dialplan_version(name)
+            .await
+            .map_err(|e| EditError::Io(e.to_string()))?
+        else {
+            return Ok(false);
+        };
+        let mut state = self.state.lock().await;
+        let mut sources = self.read_sources().map_err(EditError::Io)?;
+        let file = format!("{name}.toml");
+        if sources
+            .iter()
+            .any(|s| s.name == file && s.text == latest.content)
+        {
+            return Ok(false);
+        }
+        sources.retain(|s| s.name != file);
+        sources.push(SourceFile {
+            name: file,
+            text: latest.content.clone(),
+        });
+        sources.sort_by(|a, b| a.name.cmp(&b.name));
+        let loaded = compile(&sources, &state.requirements)?;
+        self.materialize_built_in().map_err(EditError::Io)?;
+        write_atomically(&self.path_of(name), &latest.content).map_err(EditError::Io)?;
+        state.fingerprint =
+            dialplans::fingerprint(&self.dir).map_err(|e| EditError::Io(e.to_string()))?;
+        dialplans::log_warnings(&loaded.plan);
+        tracing::info!(
+            file = name,
+            version = latest.version,
+            author = %latest.author,
+            "dialplan taken from the cluster"
+        );
+        let _ = self.control.send(Control::Dialplan(loaded.plan)).await;
+        Ok(true)
+    }
+
+    /// [`DialplanFiles::adopt_latest`] for every file of this node (at the
+    /// start of a cluster node, and after notifications were missed): the
+    /// cluster's newest texts win over what this node had on disk.
+    pub(crate) async fn adopt_cluster_texts(&self) {
+        let names = match self.read_files() {
+            Ok(files) => files.into_iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::warn!("dialplan: {e}");
+                return;
+            }
+        };
+        for name in names {
+            if let Err(e) = self.adopt_latest(&name).await {
+                tracing::error!(file = %name, error = %e, "the cluster's dialplan text not taken");
+            }
+        }
+    }
+
     /// Deletes a file when the rest still makes a valid plan.
     pub(crate) async fn delete(&self, name: &str, author: &str) -> Result<(), EditError> {
         check_name(name)?;

@@ -37,9 +37,9 @@ impl Change {
         }
     }
 
-    fn to_stored(&self) -> StoredChange {
+    fn to_stored(&self, node: Option<&str>) -> StoredChange {
         match self {
-            Change::Upsert(r) => StoredChange::Upsert(to_store_binding(r)),
+            Change::Upsert(r) => StoredChange::Upsert(to_store_binding(r, node)),
             Change::Remove { aor, binding_id } => StoredChange::Remove {
                 aor: aor.to_string(),
                 binding_id: binding_id.to_string(),
@@ -210,12 +210,14 @@ impl EffectExecutor {
 /// Collects binding changes, keeps the last one per binding, and commits them
 /// every `interval` in one transaction. Returns (after a final flush) when the
 /// channel closes. A failed commit is retried at the next tick with any newer
-/// changes merged in.
+/// changes merged in. Rows name `node` as the owner of their flows.
 pub(crate) async fn write_behind(
     store: Store,
     mut changes: mpsc::UnboundedReceiver<Change>,
     interval: Duration,
+    node: Option<String>,
 ) {
+    let node = node.as_deref();
     let mut pending: HashMap<(Aor, BindingId), Change> = HashMap::new();
     let mut order: Vec<(Aor, BindingId)> = Vec::new();
     let mut tick = tokio::time::interval(interval);
@@ -226,13 +228,13 @@ pub(crate) async fn write_behind(
                 Some(c) => add(&mut pending, &mut order, c),
                 None => break,
             },
-            _ = tick.tick() => flush(&store, &mut pending, &mut order).await,
+            _ = tick.tick() => flush(&store, node, &mut pending, &mut order).await,
         }
     }
     while let Ok(c) = changes.try_recv() {
         add(&mut pending, &mut order, c);
     }
-    flush(&store, &mut pending, &mut order).await;
+    flush(&store, node, &mut pending, &mut order).await;
     if !pending.is_empty() {
         tracing::error!(
             lost = pending.len(),
@@ -254,6 +256,7 @@ fn add(
 
 async fn flush(
     store: &Store,
+    node: Option<&str>,
     pending: &mut HashMap<(Aor, BindingId), Change>,
     order: &mut Vec<(Aor, BindingId)>,
 ) {
@@ -262,7 +265,7 @@ async fn flush(
     }
     let batch: Vec<StoredChange> = order
         .iter()
-        .filter_map(|k| pending.get(k).map(Change::to_stored))
+        .filter_map(|k| pending.get(k).map(|c| c.to_stored(node)))
         .collect();
     match store.apply_binding_changes(&batch).await {
         Ok(()) => {

@@ -27,6 +27,7 @@
 
 pub mod admins;
 mod cdrs;
+mod cluster;
 pub mod config;
 mod convert;
 mod dialplan_edit;
@@ -104,6 +105,8 @@ pub struct Server {
     jobs: Vec<JoinHandle<()>>,
     store: Store,
     http: Option<http::HttpServer>,
+    /// This node in a cluster.
+    cluster_node: Option<cluster::Member>,
 }
 
 impl Server {
@@ -195,16 +198,44 @@ impl Server {
             .await
             .context("cannot read user domains")?;
         switch.set_user_domains(domains);
+        // Cluster mode: this node joins (its row in `nodes`) and listens to
+        // the others' changes before it reads the shared state, so nothing
+        // changed in between is missed.
+        let node = config.cluster.node_name().map(str::to_owned);
+        let listener = store
+            .listen_changes()
+            .await
+            .context("cannot listen to the database's change notifications")?;
+        let cluster_node = match (&node, &listener) {
+            (Some(name), Some(_)) => {
+                let address = cluster::own_address(&config, &bound).await?;
+                store
+                    .register_node(name, &address.to_string())
+                    .await
+                    .context("cannot record this node in the database")?;
+                tracing::info!(node = %name, %address, "cluster node joined");
+                Some(cluster::Member {
+                    name: name.clone(),
+                    address: address.to_string(),
+                })
+            }
+            _ => None,
+        };
         let now_unix = sip::unix_ms();
         let records: Vec<_> = store
             .load_bindings(i64::try_from(now_unix).unwrap_or(i64::MAX))
             .await
             .context("cannot load registrations")?
             .into_iter()
-            .filter_map(|b| convert::from_store_binding(&b))
+            .filter_map(|b| convert::from_store_binding(&b, node.as_deref()))
             .collect();
         let restored = switch.restore_bindings(Instant::now(), now_unix, records);
         tracing::info!(restored, "registrations restored");
+        let peers = match &cluster_node {
+            Some(me) => cluster::live_peers(&store, &me.name).await?,
+            None => Vec::new(),
+        };
+        switch.set_cluster_peers(peers.clone());
 
         // Outbound trunk registrations begin.
         switch.start(Instant::now(), sip::unix_ms());
@@ -242,6 +273,7 @@ impl Server {
             store.clone(),
             wb_rx,
             config.database.write_behind,
+            node.clone(),
         ));
         let (cdr_tx, cdr_rx) = mpsc::unbounded_channel();
         let cdr_writer = tokio::spawn(cdrs::cdr_writer(
@@ -269,6 +301,9 @@ impl Server {
             }
             .run(),
         );
+        if cluster_node.is_some() {
+            files.adopt_cluster_texts().await;
+        }
         files.record_disk_versions().await;
         let config = Arc::new(config);
         let live = Arc::new(http::ServerLive::new(
@@ -280,8 +315,17 @@ impl Server {
             transports.clone(),
             guard.clone(),
         ));
+        let changes = match listener {
+            Some(listener) => tokio::spawn(cluster::run(
+                live.clone(),
+                cluster_node.clone(),
+                listener,
+                peers,
+            )),
+            None => tokio::spawn(watch_changes(live.clone())),
+        };
         let jobs = vec![
-            tokio::spawn(watch_changes(live.clone())),
+            changes,
             tokio::spawn(purge_expired(store.clone())),
             tokio::spawn(dialplans::watch(files)),
             tokio::spawn(sweep_guard(guard)),
@@ -304,6 +348,7 @@ impl Server {
             jobs,
             store,
             http,
+            cluster_node,
         })
     }
 
@@ -341,6 +386,14 @@ impl Server {
             bounded("ending the calls", ended_rx).await;
         }
         bounded("the SIP transports", self.transports.shutdown()).await;
+        if let Some(cluster::Member { name: node, .. }) = &self.cluster_node {
+            // The others stop handing calls over at once (instead of after
+            // the node's silence).
+            if let Some(Err(e)) = bounded("leaving the cluster", self.store.remove_node(node)).await
+            {
+                tracing::warn!(error = %e, "cannot remove this node's row");
+            }
+        }
         let (done_tx, done_rx) = oneshot::channel();
         if self.control.send(Control::Stop(done_tx)).await.is_ok() {
             // The switch (and with it the effect executor's senders) drops here,

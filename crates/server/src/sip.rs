@@ -30,6 +30,10 @@ pub(crate) enum Control {
     Api(ApiRequest),
     /// A call's media saw no RTP for the configured time: end the call.
     MediaTimeout(sb_switch::CallRef),
+    /// The other live nodes of the cluster (name, SIP address).
+    ClusterPeers(Vec<(sb_sip_message::ByteStr, std::net::SocketAddr)>),
+    /// Other nodes' bindings of these AORs, as the shared store has them.
+    RemoteBindings(Vec<(Aor, Vec<sb_switch::BindingRecord>)>),
 }
 
 /// What the HTTP API asks of the switch task; each carries where to answer.
@@ -150,6 +154,18 @@ impl SwitchTask {
                     Some(Control::Api(request)) => self.answer(request),
                     Some(Control::MediaTimeout(call)) => {
                         self.switch.media_timeout(Instant::now(), unix_ms(), call);
+                    }
+                    Some(Control::ClusterPeers(peers)) => {
+                        let forgotten = self.switch.set_cluster_peers(peers);
+                        if forgotten > 0 {
+                            tracing::info!(forgotten, "stream registrations of a gone node forgotten");
+                        }
+                    }
+                    Some(Control::RemoteBindings(aors)) => {
+                        let (now, unix) = (Instant::now(), unix_ms());
+                        for (aor, records) in &aors {
+                            self.switch.apply_remote_bindings(now, unix, aor, records);
+                        }
                     }
                     Some(Control::Stop(done)) => {
                         self.flush();
