@@ -72,14 +72,14 @@ fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Waits until node `api` lists a binding of `user` (its own or another
-/// node's).
-fn wait_binding(api: &Api, user: &str) {
-    eventually(&format!("a binding of {user}"), || {
+/// Waits until node `api` lists a binding of `user` held by node `node`
+/// (its own or another node's).
+fn wait_binding(api: &Api, user: &str, node: &str) {
+    eventually(&format!("a binding of {user} on {node}"), || {
         let list = api.get("/api/registrations").json();
         list.as_array()?
             .iter()
-            .any(|r| r["user"] == user)
+            .any(|r| r["user"] == user && r["node"] == node)
             .then_some(())
     });
 }
@@ -148,8 +148,10 @@ fn two_nodes_share_registrations_dialplans_and_records_and_survive_a_crash() {
     alice.wait_registered(WAIT);
     bob.wait_registered(WAIT);
     // Each node learns the other's binding from the database's notification.
-    wait_binding(&api1, "bob");
-    wait_binding(&api2, "alice");
+    wait_binding(&api1, "alice", "sb-1");
+    wait_binding(&api1, "bob", "sb-2");
+    wait_binding(&api2, "alice", "sb-1");
+    wait_binding(&api2, "bob", "sb-2");
 
     // A on node 1 calls B on node 2, and B calls A: node 1 hands the first
     // call to node 2 (bob's flow), node 2 the second to node 1.
@@ -214,6 +216,7 @@ fn two_nodes_share_registrations_dialplans_and_records_and_survive_a_crash() {
         node2.sip,
     ));
     alice.wait_registered(WAIT);
+    wait_binding(&api2, "alice", "sb-2");
     call(&mut alice, &mut bob, "bob");
     call(&mut bob, &mut alice, "alice");
 

@@ -137,7 +137,7 @@ pub enum BanTarget {
 }
 
 /// One registration binding (JSON: `{"aor","user","domain","binding_id","contact",
-/// "transport","source","user_agent","expires_in","expires_at"}`).
+/// "transport","source","user_agent","expires_in","expires_at","node"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Registration {
     /// Address of record, e.g. `sip:alice@example.com`.
@@ -161,6 +161,9 @@ pub struct Registration {
     /// When it expires.
     #[serde(rename = "expires_at", serialize_with = "ser_time")]
     pub expires_at_unix_ms: i64,
+    /// The cluster node the phone registered through (it holds the phone's flow); `None` on
+    /// an unnamed node.
+    pub node: Option<String>,
 }
 
 /// A call in progress (JSON: `{"id","caller","callee","state","started_at","answered_at",

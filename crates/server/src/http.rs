@@ -287,6 +287,9 @@ impl Live for ServerLive {
                     user_agent: v.user_agent,
                     expires_in: v.expires_in,
                     expires_at_unix_ms: i64::try_from(v.expires_unix_ms).unwrap_or(i64::MAX),
+                    node: v
+                        .node
+                        .or_else(|| self.config.cluster.node_name().map(str::to_owned)),
                 }
             })
             .collect()

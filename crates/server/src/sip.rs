@@ -82,6 +82,8 @@ pub(crate) struct RegistrationView {
     pub(crate) user_agent: Option<String>,
     pub(crate) expires_in: u32,
     pub(crate) expires_unix_ms: u64,
+    /// The cluster node holding the binding's flow (`None`: this node).
+    pub(crate) node: Option<String>,
 }
 
 /// The switch's and the transactions' counters at one moment.
@@ -253,6 +255,7 @@ impl SwitchTask {
                         user_agent: b.user_agent.as_ref().map(ToString::to_string),
                         expires_in: b.remaining_secs(now),
                         expires_unix_ms: b.expires_unix_ms,
+                        node: b.node.as_ref().map(ToString::to_string),
                     })
                     .collect();
                 let _ = reply.send(views);

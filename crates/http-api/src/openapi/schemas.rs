@@ -429,6 +429,7 @@ pub(super) fn schemas() -> Value {
                 r("user_agent", s_null()),
                 r("expires_in", int()),
                 r("expires_at", time(false)),
+                r("node", s_null()),
             ]),
         ),
         (

@@ -51,6 +51,7 @@ pub(crate) fn registration(user: &str, domain: &str, id: &str) -> Registration {
         user_agent: Some("Example Phone 1.0".to_owned()),
         expires_in: 300,
         expires_at_unix_ms: 1_700_000_300_000,
+        node: Some("sb-1".to_owned()),
     }
 }
 

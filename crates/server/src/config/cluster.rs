@@ -37,7 +37,9 @@ impl ClusterConfig {
             ));
         }
         let a = self.address.trim();
-        let port = a.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>()));
+        let port = a
+            .rsplit_once(':')
+            .map(|(host, port)| (host, port.parse::<u16>()));
         match port {
             None if a.is_empty() => Ok(()),
             Some((host, Ok(port))) if !host.is_empty() && port != 0 => Ok(()),
