@@ -213,3 +213,17 @@ fn read_response(stream: TcpStream) -> Response {
         body,
     }
 }
+
+/// `s` as one URL path segment (RFC 3986 §3.3: unreserved characters kept,
+/// everything else percent-encoded).
+pub fn encode_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

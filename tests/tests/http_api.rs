@@ -264,8 +264,8 @@ fn permissions_hang_up_and_bindings_take_effect_at_once() {
         .to_owned();
     let path = format!(
         "/api/registrations/{}/{}",
-        encode("bob@example.test"),
-        encode(&binding)
+        sb_e2e::http::encode_segment("bob@example.test"),
+        sb_e2e::http::encode_segment(&binding)
     );
     let r = api.delete(&path);
     assert_eq!(r.status, 204, "{}", r.text());
@@ -450,17 +450,4 @@ fn bad_requests_are_refused_by_name_and_change_nothing() {
     assert_eq!(on_disk, before["content"].as_str().unwrap());
 
     server.stop();
-}
-
-/// Percent-encodes a path segment.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
