@@ -23,14 +23,21 @@ BEGIN
 END;
 $$;
 
--- Every written or deleted binding: channel switchboard_bindings, payload "<node> <aor>"
--- (node empty for a node without a name). Identical payloads of one transaction arrive once.
+-- Every written or deleted binding: channel switchboard_bindings, payload
+-- "<W|D> <writer> <node> <updated_at> <aor> <binding_id>": written or deleted, the writing
+-- connection's application_name (a node's is "switchboard/<node>"), the row's node (empty for
+-- a node without a name), the row's updated_at, the AOR and the binding's id (the rest).
+-- Identical payloads of one transaction arrive once.
 CREATE FUNCTION notify_binding() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    writer TEXT := replace(current_setting('application_name'), ' ', '_');
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('switchboard_bindings', coalesce(OLD.node, '') || ' ' || OLD.aor);
+        PERFORM pg_notify('switchboard_bindings', 'D ' || writer || ' ' || coalesce(OLD.node, '')
+            || ' ' || OLD.updated_at || ' ' || OLD.aor || ' ' || OLD.binding_id);
     ELSE
-        PERFORM pg_notify('switchboard_bindings', coalesce(NEW.node, '') || ' ' || NEW.aor);
+        PERFORM pg_notify('switchboard_bindings', 'W ' || writer || ' ' || coalesce(NEW.node, '')
+            || ' ' || NEW.updated_at || ' ' || NEW.aor || ' ' || NEW.binding_id);
     END IF;
     RETURN NULL;
 END;

@@ -1,7 +1,8 @@
 //! Two nodes over one PostgreSQL database (a throwaway cluster, see
 //! `sb_store::testing`), on loopback with their own ports: baresip phones
 //! registered on different nodes call each other, a dialplan edited through
-//! node 1's API routes a call placed on node 2, and after node 1 is killed
+//! node 1's API routes a call placed on node 2, a registration removed
+//! through node 2's API goes from node 1 too, and after node 1 is killed
 //! (SIGKILL) node 2 carries on, directly to the phone registered on node 1
 //! and for it once it registered again on node 2. Every call that ended has
 //! exactly one record in the shared table, written by the node it was
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use sb_e2e::Server;
 use sb_e2e::baresip::{Baresip, BaresipConfig, EventKind};
 use sb_e2e::calls::MD5_ONLY;
-use sb_e2e::http::Api;
+use sb_e2e::http::{Api, encode_segment};
 use sb_e2e::media::MediaSection;
 use sb_store::testing::PostgresDatabase;
 use serde_json::{Value, json};
@@ -195,6 +196,34 @@ fn two_nodes_share_registrations_dialplans_and_records_and_survive_a_crash() {
         .wait_for_line(|l| l.contains("dialplan taken from the cluster"), WAIT)
         .expect("node 2 takes the edited dialplan");
     call(&mut bob, &mut alice, "777");
+
+    // An administrator removes, through node 2, a registration node 1 holds:
+    // node 1 forgets it too.
+    node1.add_user("carol", "example.test", "pw-carol");
+    let mut carol = Baresip::start(&BaresipConfig::registered(
+        "carol",
+        "example.test",
+        "pw-carol",
+        node1.sip,
+    ));
+    carol.wait_registered(WAIT);
+    wait_binding(&api2, "carol", "sb-1");
+    let list = api2.get("/api/registrations?user=carol").json();
+    let binding = list[0]["binding_id"]
+        .as_str()
+        .expect("binding id")
+        .to_owned();
+    let r = api2.delete(&format!(
+        "/api/registrations/{}/{}",
+        encode_segment("carol@example.test"),
+        encode_segment(&binding)
+    ));
+    assert_eq!(r.status, 204, "{}", r.text());
+    eventually("node 1 forgets carol's registration", || {
+        let list = api1.get("/api/registrations?user=carol").json();
+        list.as_array()?.is_empty().then_some(())
+    });
+    drop(carol);
 
     // Node 1 dies. Node 2 notices its silence, then reaches alice (UDP,
     // registered on node 1) directly, and bob keeps working.

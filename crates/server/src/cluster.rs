@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::Context;
 use sb_sip_message::{Aor, ByteStr, Transport};
 use sb_store::{BindingRecord as StoredBinding, Change, ChangeListener, Store};
-use sb_switch::BindingRecord;
+use sb_switch::{BindingId, BindingRecord};
 use tokio::time::Instant;
 
 use crate::http::ServerLive;
@@ -148,8 +148,20 @@ pub(crate) async fn run(
                 send_bindings(&live, &batch, me).await;
             }
             change = listener.recv() => match change {
-                Ok(Change::Binding { node: from, aor }) => {
-                    if me.is_some() && from.as_deref() != me {
+                Ok(Change::Binding { deleted, writer, node: row_node, updated_at_unix_ms, aor, binding_id }) => {
+                    let Some(me) = me else { continue };
+                    if writer.strip_prefix("switchboard/") == Some(me) {
+                        // This node's own write.
+                    } else if row_node.as_deref() == Some(me) {
+                        // This node's binding, deleted by another node (an
+                        // administrator's removal, a `Contact: *`).
+                        if deleted {
+                            let id = BindingId(ByteStr::from(binding_id.as_str()));
+                            let written = u64::try_from(updated_at_unix_ms).unwrap_or(0);
+                            let aor = Aor(ByteStr::from(aor.as_str()));
+                            let _ = live.control.send(Control::ForgetBinding(aor, id, written)).await;
+                        }
+                    } else {
                         aors.insert(aor);
                         flush_at.get_or_insert_with(|| Instant::now() + BINDING_BATCH);
                     }

@@ -77,6 +77,10 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
         } else {
             Synchronous::Full
         },
+        application_name: match config.cluster.node_name() {
+            Some(node) => format!("switchboard/{node}"),
+            None => "switchboard".to_owned(),
+        },
         ..StoreOptions::default()
     };
     let store = Store::connect(&config.database.url, options)

@@ -34,6 +34,9 @@ pub(crate) enum Control {
     ClusterPeers(Vec<(sb_sip_message::ByteStr, std::net::SocketAddr)>),
     /// Other nodes' bindings of these AORs, as the shared store has them.
     RemoteBindings(Vec<(Aor, Vec<sb_switch::BindingRecord>)>),
+    /// This node's binding deleted from the store elsewhere (the deleted
+    /// row's last write, unix ms).
+    ForgetBinding(Aor, BindingId, u64),
 }
 
 /// What the HTTP API asks of the switch task; each carries where to answer.
@@ -161,6 +164,11 @@ impl SwitchTask {
                         let forgotten = self.switch.set_cluster_peers(peers);
                         if forgotten > 0 {
                             tracing::info!(forgotten, "stream registrations of a gone node forgotten");
+                        }
+                    }
+                    Some(Control::ForgetBinding(aor, id, written)) => {
+                        if self.switch.forget_binding(&aor, &id, written) {
+                            tracing::info!(%aor, binding = %id, "registration removed by another node");
                         }
                     }
                     Some(Control::RemoteBindings(aors)) => {

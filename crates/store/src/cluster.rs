@@ -72,12 +72,21 @@ pub enum Change {
     /// A change counter moved: `users` (users) or `config` (groups, ACLs, trunks), or
     /// `dialplans` (stored dialplan documents).
     Counter(String),
-    /// A binding of `aor` was written or deleted by `node` (`None`: a node without a name).
+    /// A binding row was written or deleted.
     Binding {
-        /// The node named in the row.
+        /// Deleted (else written).
+        deleted: bool,
+        /// The `application_name` of the connection that wrote it (a node's is
+        /// `switchboard/<node>`, see [`crate::StoreOptions::application_name`]).
+        writer: String,
+        /// The node named in the row (`None`: a node without a name).
         node: Option<String>,
+        /// The row's last write, unix milliseconds.
+        updated_at_unix_ms: i64,
         /// The address of record.
         aor: String,
+        /// The binding's id within the AOR.
+        binding_id: String,
     },
     /// A new text of dialplan file `name` was recorded.
     Dialplan(String),
@@ -117,12 +126,23 @@ impl ChangeListener {
             let change = match n.channel() {
                 "switchboard_changes" => Change::Counter(payload.to_owned()),
                 "switchboard_bindings" => {
-                    let Some((node, aor)) = payload.split_once(' ') else {
+                    let mut parts = payload.splitn(6, ' ');
+                    let mut next = || parts.next();
+                    let (Some(op), Some(writer), Some(node), Some(updated), Some(aor), Some(id)) =
+                        (next(), next(), next(), next(), next(), next())
+                    else {
+                        continue;
+                    };
+                    let Ok(updated_at_unix_ms) = updated.parse() else {
                         continue;
                     };
                     Change::Binding {
+                        deleted: op == "D",
+                        writer: writer.to_owned(),
                         node: Some(node).filter(|n| !n.is_empty()).map(str::to_owned),
+                        updated_at_unix_ms,
                         aor: aor.to_owned(),
+                        binding_id: id.to_owned(),
                     }
                 }
                 "switchboard_dialplans" => Change::Dialplan(payload.to_owned()),

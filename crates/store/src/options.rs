@@ -59,6 +59,10 @@ pub struct StoreOptions {
     pub sqlite_readers: u32,
     /// PostgreSQL: maximum pool size. Default 8.
     pub postgres_max_connections: u32,
+    /// PostgreSQL: the connections' `application_name` when the URL names none. Default
+    /// `switchboard`; a cluster node uses `switchboard/<node>`, which its change
+    /// notifications carry as their writer ([`crate::Change::Binding`]).
+    pub application_name: String,
 }
 
 impl Default for StoreOptions {
@@ -69,6 +73,7 @@ impl Default for StoreOptions {
             sqlite_synchronous: Synchronous::Full,
             sqlite_readers: 4,
             postgres_max_connections: 8,
+            application_name: "switchboard".to_owned(),
         }
     }
 }

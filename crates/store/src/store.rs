@@ -215,7 +215,7 @@ async fn connect_postgres(url: &str, options: &StoreOptions) -> Result<Store, St
         reason: e.to_string(),
     })?;
     if connect.get_application_name().is_none() {
-        connect = connect.application_name("switchboard");
+        connect = connect.application_name(&options.application_name);
     }
     let pool = PgPoolOptions::new()
         .max_connections(options.postgres_max_connections.max(1))

@@ -26,7 +26,8 @@ use std::time::Instant;
 use sb_sip_message::{Aor, ByteStr, Transport};
 
 use crate::core::Switch;
-use crate::effects::BindingRecord;
+use crate::effects::{BindingId, BindingRecord};
+use crate::events::{RemovalReason, SwitchEvent};
 use crate::registrar::location::Binding;
 
 /// The other live nodes of the cluster, by name and by SIP address.
@@ -76,6 +77,30 @@ impl Switch {
         }
         self.sync_gauges();
         gone.len()
+    }
+
+    /// Another node (or an administrator's tool) deleted this node's binding
+    /// `id` of `aor` from the shared store (an administrator's removal, a
+    /// `Contact: *`): it goes here too, unless this node wrote it again
+    /// after `deleted_row_unix_ms` (the deleted row's last write). Nothing
+    /// goes back to the store. Returns whether the binding went.
+    pub fn forget_binding(&mut self, aor: &Aor, id: &BindingId, deleted_row_unix_ms: u64) -> bool {
+        let ours = self
+            .location
+            .get(aor, id)
+            .is_some_and(|b| b.node.is_none() && b.updated_unix_ms <= deleted_row_unix_ms);
+        if !ours {
+            return false;
+        }
+        if let Some(binding) = self.location.remove(aor, id) {
+            self.events.push_back(SwitchEvent::Unregistered {
+                aor: aor.clone(),
+                contact: binding.contact,
+                reason: RemovalReason::Removed,
+            });
+        }
+        self.sync_gauges();
+        true
     }
 
     /// Brings the other nodes' bindings of `aor` in line with `records`:

@@ -361,3 +361,27 @@ fn a_handed_over_call_goes_no_further_and_strangers_are_challenged() {
         assert_eq!(r.status, StatusCode::PROXY_AUTHENTICATION_REQUIRED, "{id}");
     }
 }
+
+#[test]
+fn a_binding_deleted_elsewhere_goes_unless_written_again_since() {
+    let mut h = Harness::new();
+    let bob = Phone::bob();
+    assert_eq!(h.register_phone(&bob).status, StatusCode::OK);
+    let (id, written) = {
+        let b = h.switch.location().bindings(&bob_aor()).next().unwrap();
+        (b.id.clone(), b.updated_unix_ms)
+    };
+    h.effects.clear();
+    // A deletion of an older row (the phone registered again since) and of
+    // a binding this node does not have change nothing.
+    assert!(!h.switch.forget_binding(&bob_aor(), &id, written - 1));
+    let other = BindingId(ByteStr::from("uri:sip:bob@192.0.2.99"));
+    assert!(!h.switch.forget_binding(&bob_aor(), &other, written));
+    assert_eq!(h.switch.location().bindings(&bob_aor()).count(), 1);
+    // The row as this node wrote it was deleted: the binding goes, without a
+    // word to the store.
+    assert!(h.switch.forget_binding(&bob_aor(), &id, written));
+    h.drain();
+    assert_eq!(h.switch.location().bindings(&bob_aor()).count(), 0);
+    assert!(h.effects.is_empty(), "{:?}", h.effects);
+}

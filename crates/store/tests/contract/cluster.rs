@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sb_store::{BindingChange, Change};
+use sb_store::{BindingChange, Change, Store, StoreOptions};
 
 use crate::{Harness, NOW, binding, new_user};
 
@@ -99,8 +99,16 @@ pub(crate) async fn changes_are_announced(h: &Harness) {
         assert!(h.url.starts_with("sqlite"), "PostgreSQL announces changes");
         return;
     };
-    // Another connection (another node) writes.
-    let other = h.open().await;
+    // Another node writes, under its own application name.
+    let other = Store::connect(
+        &h.url,
+        StoreOptions {
+            application_name: "switchboard/sb-2".to_owned(),
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .expect("connect");
     let mut bound = binding("sip:bob@example.test", "b1", NOW + 3_600_000);
     bound.node = Some("sb-2".to_owned());
     other
@@ -133,18 +141,22 @@ pub(crate) async fn changes_are_announced(h: &Harness) {
             .expect("listening");
         got.push(change);
     }
-    let bob = || Change::Binding {
+    let bob = |deleted| Change::Binding {
+        deleted,
+        writer: "switchboard/sb-2".to_owned(),
         node: Some("sb-2".to_owned()),
+        updated_at_unix_ms: NOW,
         aor: "sip:bob@example.test".to_owned(),
+        binding_id: "b1".to_owned(),
     };
     assert_eq!(
         got,
         [
-            bob(),
+            bob(false),
             Change::Counter("users".to_owned()),
             Change::Dialplan("default".to_owned()),
             Change::Node("sb-2".to_owned()),
-            bob(),
+            bob(true),
         ]
     );
     // A heartbeat announces nothing.
