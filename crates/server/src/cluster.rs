@@ -166,7 +166,7 @@ pub(crate) async fn run(
                         flush_at.get_or_insert_with(|| Instant::now() + BINDING_BATCH);
                     }
                 }
-                Ok(Change::Counter(name)) => counter_changed(&live, &name).await,
+                Ok(Change::Counter(name)) => policy::counter_changed(&live, &name).await,
                 Ok(Change::Dialplan(name)) => {
                     if let Err(e) = live.dialplan.adopt_latest(&name).await {
                         tracing::error!(file = %name, error = %e, "the cluster's dialplan text not taken");
@@ -258,39 +258,10 @@ async fn send_bindings(live: &ServerLive, aors: &[String], me: Option<&str>) {
     let _ = live.control.send(Control::RemoteBindings(grouped)).await;
 }
 
-async fn counter_changed(live: &ServerLive, name: &str) {
-    let store = &live.store;
-    match name {
-        "users" => {
-            if let Err(e) = policy::push_directory(store, &live.control).await {
-                tracing::warn!(error = %e, "cannot apply user changes");
-            }
-        }
-        "config" => {
-            // Groups are part of the directory.
-            if let Err(e) = policy::push_directory(store, &live.control).await {
-                tracing::warn!(error = %e, "cannot apply group changes");
-            }
-            if let Err(e) = policy::apply_trunks(
-                &live.config,
-                store,
-                &live.bound,
-                &live.dialplan,
-                &live.control,
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "cannot apply trunk changes");
-            }
-        }
-        _ => {}
-    }
-}
-
 /// After missed notifications: everything another node may have changed.
 async fn resync(live: &ServerLive, me: Option<&str>, peers: &mut Peers) {
-    counter_changed(live, "users").await;
-    counter_changed(live, "config").await;
+    policy::counter_changed(live, "users").await;
+    policy::counter_changed(live, "config").await;
     live.dialplan.adopt_cluster_texts().await;
     let Some(me) = me else {
         return;

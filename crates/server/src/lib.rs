@@ -502,11 +502,7 @@ async fn watch_changes(live: Arc<http::ServerLive>) {
         match store.users_generation().await {
             Ok(g) if Some(g) != users => {
                 users = Some(g);
-                if let Err(e) = policy::push_directory(store, &live.control).await {
-                    tracing::warn!(error = %e, "cannot apply user changes");
-                } else {
-                    tracing::debug!("user changes noticed");
-                }
+                policy::counter_changed(&live, "users").await;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the users change counter"),
@@ -514,21 +510,7 @@ async fn watch_changes(live: Arc<http::ServerLive>) {
         match store.config_generation().await {
             Ok(g) if Some(g) != config => {
                 config = Some(g);
-                // Groups are part of the directory.
-                if let Err(e) = policy::push_directory(store, &live.control).await {
-                    tracing::warn!(error = %e, "cannot apply group changes");
-                }
-                if let Err(e) = policy::apply_trunks(
-                    &live.config,
-                    store,
-                    &live.bound,
-                    &live.dialplan,
-                    &live.control,
-                )
-                .await
-                {
-                    tracing::warn!(error = %e, "cannot apply trunk changes");
-                }
+                policy::counter_changed(&live, "config").await;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the configuration change counter"),

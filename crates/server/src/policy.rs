@@ -211,3 +211,34 @@ pub(crate) async fn apply_trunks(
         .context("the switch has stopped")?;
     applied.await.context("the switch has stopped")
 }
+
+/// A change counter moved (`users`: users; `config`: groups, ACLs, trunks):
+/// what it counts is read again and applied, as after an API write.
+pub(crate) async fn counter_changed(live: &crate::http::ServerLive, name: &str) {
+    let store = &live.store;
+    match name {
+        "users" => {
+            if let Err(e) = push_directory(store, &live.control).await {
+                tracing::warn!(error = %e, "cannot apply user changes");
+            }
+        }
+        "config" => {
+            // Groups are part of the directory.
+            if let Err(e) = push_directory(store, &live.control).await {
+                tracing::warn!(error = %e, "cannot apply group changes");
+            }
+            if let Err(e) = apply_trunks(
+                &live.config,
+                store,
+                &live.bound,
+                &live.dialplan,
+                &live.control,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "cannot apply trunk changes");
+            }
+        }
+        _ => {}
+    }
+}

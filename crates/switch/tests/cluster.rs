@@ -72,23 +72,34 @@ fn bob_contacts(h: &Harness) -> Vec<String> {
     c
 }
 
-#[test]
-fn a_call_to_another_nodes_binding_goes_to_that_node() {
+/// A node where alice registered, node 2 lives, and node 2's bindings of
+/// bob are `bob` (ids and sources; UDP unless the id is `soft`, over TCP).
+fn alice_here_bob_on_node2(bob: &[(&str, &str)]) -> (Harness, Phone) {
     let mut h = Harness::new();
     let alice = Phone::alice();
     assert_eq!(h.register_phone(&alice).status, StatusCode::OK);
     h.switch
         .set_cluster_peers(vec![(ByteStr::from("sb-2"), node2())]);
-    let desk = remote_binding(
-        Some("sb-2"),
-        "desk",
-        "192.0.2.60:5060",
-        Transport::Udp,
-        UNIX_START,
-    );
-    assert_eq!(apply(&mut h, &[desk]), 1);
+    let records: Vec<BindingRecord> = bob
+        .iter()
+        .map(|(id, source)| {
+            let transport = if *id == "soft" {
+                Transport::Tcp
+            } else {
+                Transport::Udp
+            };
+            remote_binding(Some("sb-2"), id, source, transport, UNIX_START)
+        })
+        .collect();
+    assert_eq!(apply(&mut h, &records), records.len());
     h.take_sent();
     h.effects.clear();
+    (h, alice)
+}
+
+#[test]
+fn a_call_to_another_nodes_binding_goes_to_that_node() {
+    let (mut h, alice) = alice_here_bob_on_node2(&[("desk", "192.0.2.60:5060")]);
 
     h.call(&alice, "sip:bob@example.test", "hop-1", SDP_A);
     let sent = h.take_sent();
@@ -122,26 +133,8 @@ fn a_call_to_another_nodes_binding_goes_to_that_node() {
 
 #[test]
 fn once_the_node_is_gone_its_udp_binding_is_called_directly_and_its_stream_binding_forgotten() {
-    let mut h = Harness::new();
-    let alice = Phone::alice();
-    assert_eq!(h.register_phone(&alice).status, StatusCode::OK);
-    h.switch
-        .set_cluster_peers(vec![(ByteStr::from("sb-2"), node2())]);
-    let desk = remote_binding(
-        Some("sb-2"),
-        "desk",
-        "192.0.2.60:5060",
-        Transport::Udp,
-        UNIX_START,
-    );
-    let soft = remote_binding(
-        Some("sb-2"),
-        "soft",
-        "192.0.2.61:5070",
-        Transport::Tcp,
-        UNIX_START,
-    );
-    assert_eq!(apply(&mut h, &[desk, soft]), 2);
+    let (mut h, alice) =
+        alice_here_bob_on_node2(&[("desk", "192.0.2.60:5060"), ("soft", "192.0.2.61:5070")]);
 
     assert_eq!(
         h.switch.set_cluster_peers(Vec::new()),
