@@ -148,7 +148,14 @@ pub(crate) async fn run(
                 send_bindings(&live, &batch, me).await;
             }
             change = listener.recv() => match change {
-                Ok(Change::Binding { deleted, writer, node: row_node, updated_at_unix_ms, aor, binding_id }) => {
+                Ok(Change::Binding {
+                    deleted,
+                    writer,
+                    node: row_node,
+                    updated_at_unix_ms,
+                    aor,
+                    binding_id,
+                }) => {
                     let Some(me) = me else { continue };
                     if writer.strip_prefix("switchboard/") == Some(me) {
                         // This node's own write.
@@ -159,7 +166,8 @@ pub(crate) async fn run(
                             let id = BindingId(ByteStr::from(binding_id.as_str()));
                             let written = u64::try_from(updated_at_unix_ms).unwrap_or(0);
                             let aor = Aor(ByteStr::from(aor.as_str()));
-                            let _ = live.control.send(Control::ForgetBinding(aor, id, written)).await;
+                            let forget = Control::ForgetBinding(aor, id, written);
+                            let _ = live.control.send(forget).await;
                         }
                     } else {
                         aors.insert(aor);
@@ -169,7 +177,11 @@ pub(crate) async fn run(
                 Ok(Change::Counter(name)) => policy::counter_changed(&live, &name).await,
                 Ok(Change::Dialplan(name)) => {
                     if let Err(e) = live.dialplan.adopt_latest(&name).await {
-                        tracing::error!(file = %name, error = %e, "the cluster's dialplan text not taken");
+                        tracing::error!(
+                            file = %name,
+                            error = %e,
+                            "the cluster's dialplan text not taken"
+                        );
                     }
                 }
                 Ok(Change::Node(_)) => {

@@ -160,23 +160,11 @@ impl SwitchTask {
                     Some(Control::MediaTimeout(call)) => {
                         self.switch.media_timeout(Instant::now(), unix_ms(), call);
                     }
-                    Some(Control::ClusterPeers(peers)) => {
-                        let forgotten = self.switch.set_cluster_peers(peers);
-                        if forgotten > 0 {
-                            tracing::info!(forgotten, "stream registrations of a gone node forgotten");
-                        }
-                    }
-                    Some(Control::ForgetBinding(aor, id, written)) => {
-                        if self.switch.forget_binding(&aor, &id, written) {
-                            tracing::info!(%aor, binding = %id, "registration removed by another node");
-                        }
-                    }
-                    Some(Control::RemoteBindings(aors)) => {
-                        let (now, unix) = (Instant::now(), unix_ms());
-                        for (aor, records) in &aors {
-                            self.switch.apply_remote_bindings(now, unix, aor, records);
-                        }
-                    }
+                    Some(
+                        c @ (Control::ClusterPeers(_)
+                        | Control::ForgetBinding(..)
+                        | Control::RemoteBindings(_)),
+                    ) => self.cluster(c),
                     Some(Control::Stop(done)) => {
                         self.flush();
                         let _ = done.send(self.switch);
@@ -238,6 +226,30 @@ impl SwitchTask {
             {
                 let _ = end.done.send(());
             }
+        }
+    }
+
+    /// What the other nodes of a cluster changed.
+    fn cluster(&mut self, control: Control) {
+        match control {
+            Control::ClusterPeers(peers) => {
+                let forgotten = self.switch.set_cluster_peers(peers);
+                if forgotten > 0 {
+                    tracing::info!(forgotten, "stream registrations of a gone node forgotten");
+                }
+            }
+            Control::ForgetBinding(aor, id, written)
+                if self.switch.forget_binding(&aor, &id, written) =>
+            {
+                tracing::info!(%aor, binding = %id, "registration removed by another node");
+            }
+            Control::RemoteBindings(aors) => {
+                let (now, unix) = (Instant::now(), unix_ms());
+                for (aor, records) in &aors {
+                    self.switch.apply_remote_bindings(now, unix, aor, records);
+                }
+            }
+            _ => {}
         }
     }
 
