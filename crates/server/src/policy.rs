@@ -217,11 +217,10 @@ pub(crate) async fn apply_trunks(
 pub(crate) async fn counter_changed(live: &crate::http::ServerLive, name: &str) {
     let store = &live.store;
     match name {
-        "users" => {
-            if let Err(e) = push_directory(store, &live.control).await {
-                tracing::warn!(error = %e, "cannot apply user changes");
-            }
-        }
+        "users" => match push_directory(store, &live.control).await {
+            Ok(()) => tracing::debug!("user changes noticed"),
+            Err(e) => tracing::warn!(error = %e, "cannot apply user changes"),
+        },
         "config" => {
             // Groups are part of the directory.
             if let Err(e) = push_directory(store, &live.control).await {

@@ -14,12 +14,12 @@ pub(crate) async fn migrations_are_idempotent(h: &Harness) {
     other.close().await;
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await,
-        4,
+        5,
         "each migration recorded once"
     );
     assert_eq!(
         h.scalar("SELECT MAX(version) FROM _sqlx_migrations").await,
-        4
+        5
     );
     let store = h.open().await;
     assert_eq!(store.users_generation().await.expect("generation"), 0);
