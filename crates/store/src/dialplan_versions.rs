@@ -3,8 +3,7 @@
 
 use sqlx::{ColumnIndex, Row};
 
-use crate::error::violates_unique;
-use crate::store::{Column, now_unix_ms, with_reader, with_writer};
+use crate::store::{Column, Pools, now_unix_ms, with_reader};
 use crate::{Store, StoreError};
 
 /// One saved text of a dialplan file.
@@ -69,14 +68,11 @@ where
     })
 }
 
-/// How often [`Store::add_dialplan_version`] retries when a concurrent writer took the
-/// same number (PostgreSQL; SQLite's single writer never races).
-const ADD_ATTEMPTS: usize = 5;
-
 impl Store {
     /// Records a saved text as the next version of `name` (the previous largest plus one,
     /// 1 for the first) and returns it. Safe against concurrent writers: the number is
-    /// computed in the insert itself and a collision on `(name, version)` retries.
+    /// computed in the insert itself, and on PostgreSQL writers of one name take turns (a
+    /// transaction-scoped advisory lock).
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] for an empty name.
@@ -97,25 +93,39 @@ impl Store {
         let sql = "INSERT INTO dialplan_versions (name, version, content, author, size, created_at) \
                    SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 \
                    FROM dialplan_versions WHERE name = $1 RETURNING version";
-        let mut attempt = 0;
-        let version: i64 = loop {
-            attempt += 1;
-            let inserted = with_writer!(self, pool => {
+        let version: i64 = match &self.pools {
+            // One writer connection: numbers cannot collide.
+            Pools::Sqlite { writer, .. } => {
                 sqlx::query_scalar(sql)
                     .bind(name)
                     .bind(content)
                     .bind(author)
                     .bind(size)
                     .bind(now)
-                    .fetch_one(pool)
-                    .await
-            });
-            match inserted {
-                Ok(version) => break version,
-                Err(e)
-                    if attempt < ADD_ATTEMPTS
-                        && violates_unique(&e, "dialplan_versions_pkey", "dialplan_versions.") => {}
-                Err(e) => return Err(e.into()),
+                    .fetch_one(writer)
+                    .await?
+            }
+            // Writers of the same name queue on a transaction-scoped lock, so the
+            // number computed in the insert is never taken meanwhile, however many
+            // nodes save at once.
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "SELECT pg_advisory_xact_lock(hashtext('dialplan_versions'), hashtext($1))",
+                )
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+                let version = sqlx::query_scalar(sql)
+                    .bind(name)
+                    .bind(content)
+                    .bind(author)
+                    .bind(size)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                version
             }
         };
         Ok(DialplanVersion {
