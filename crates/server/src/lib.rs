@@ -8,8 +8,11 @@
 //! records), the dialplan files (loading, hot reload on change and SIGHUP,
 //! `switchboard dialplan test`), periodic jobs (noticing user changes made by
 //! other processes, purging expired rows), user administration for the CLI,
-//! and the admission [`guard`] (per-source rate limits and bans, checked for
-//! every message before it is parsed).
+//! the admission [`guard`] (per-source rate limits and bans, checked for
+//! every message before it is parsed), and cluster membership: a named node
+//! on PostgreSQL joins the `nodes` table, beats every second and applies
+//! the other nodes' changes from the database's notifications (the private
+//! `cluster` module; docs/architecture.md §7a).
 //!
 //! Must not: parse command lines (that is the binary's job) or hold protocol
 //! logic (that lives in the sans-IO crates).

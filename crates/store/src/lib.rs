@@ -16,7 +16,10 @@
 //!   ([`NewCdr::media`]);
 //! - dialplan documents (named texts with a version per document for optimistic
 //!   concurrency and a change counter) and the history of dialplan files
-//!   ([`Store::add_dialplan_version`]).
+//!   ([`Store::add_dialplan_version`]);
+//! - the nodes of a cluster ([`Store::register_node`], heartbeats and silence on the
+//!   database's clock) and, on PostgreSQL, the change notifications every node listens to
+//!   ([`Store::listen_changes`], [`Change`]).
 //!
 //! It persists what it is given: what a binding is, when it expires, who may register,
 //! what a call's disposition is, whether a dialplan text, a number pattern or a CIDR is

@@ -43,7 +43,14 @@
 //!    registration), [`Switch::set_directory`]. Read-only views:
 //!    [`Switch::calls`] ([`CallSnapshot`] with its legs), [`Switch::trunks`],
 //!    [`Switch::location`], [`Switch::stats`] (with
-//!    [`SwitchStats::responses_sent`] by status code).
+//!    [`SwitchStats::responses_sent`] by status code);
+//! 4. in a cluster (several nodes sharing a database), the driver also feeds
+//!    the other live nodes ([`Switch::set_cluster_peers`]), their bindings
+//!    as the shared store has them ([`Switch::apply_remote_bindings`]) and
+//!    this node's bindings deleted elsewhere ([`Switch::forget_binding`]);
+//!    calls to another node's binding are handed to that node, and a node
+//!    admits the calls handed to it ([`CallSource::Node`]); see the
+//!    `cluster` module.
 //!
 //! The REGISTER flow: no credentials → 401 with one stateless nonce challenge
 //! per configured algorithm; credentials → nonce checked (HMAC, expiry →
