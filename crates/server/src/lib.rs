@@ -235,6 +235,14 @@ impl Server {
             .context("cannot load registrations")?
             .into_iter()
             .filter_map(|b| convert::from_store_binding(&b, node.as_deref()))
+            .map(|mut r| {
+                // Outside a cluster every stored binding is this node's (even
+                // one written under another name).
+                if cluster_node.is_none() {
+                    r.node = None;
+                }
+                r
+            })
             .collect();
         let restored = switch.restore_bindings(Instant::now(), now_unix, records);
         tracing::info!(restored, "registrations restored");

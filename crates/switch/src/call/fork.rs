@@ -537,8 +537,6 @@ impl Switch {
     }
 }
 
-/// Counts a B leg's failure towards the caller's final response; the CDR
-/// disposition follows from the status.
 /// Over UDP from this node's own socket (another node's binding).
 fn udp_to(remote: std::net::SocketAddr) -> Destination {
     Destination {
@@ -549,6 +547,8 @@ fn udp_to(remote: std::net::SocketAddr) -> Destination {
     }
 }
 
+/// Counts a B leg's failure towards the caller's final response; the CDR
+/// disposition follows from the status.
 pub(crate) fn note_failure(
     call: &mut Call,
     status: StatusCode,
