@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::auth::acl_allows;
 use crate::error::ApiError;
 use crate::extract::ClientAddr;
-use crate::live::{HealthCheck, Live};
+use crate::live::{Health, HealthCheck, Live};
 use crate::metrics::{CONTENT_TYPE, render_metrics};
 use crate::openapi;
 use crate::respond::json_response;
@@ -37,10 +37,27 @@ struct HealthView<'a> {
 
 async fn healthz<L: Live>(State(state): State<Shared<L>>) -> Response {
     let health = state.live.health().await;
+    health_response(&state, &health, ["ok", "unavailable"])
+}
+
+/// Readiness (`/readyz`): 200 while this node should receive traffic, 503 while its
+/// database or SIP task does not answer or it is draining. `/healthz` stays liveness.
+async fn readyz<L: Live>(State(state): State<Shared<L>>) -> Response {
+    let readiness = state.live.readiness().await;
+    health_response(&state, &readiness, ["ready", "not_ready"])
+}
+
+/// 200 with the first status word when every check passed, else 503 with the
+/// second; the node's name and the checks.
+fn health_response<L: Live>(
+    state: &Shared<L>,
+    health: &Health,
+    words: [&'static str; 2],
+) -> Response {
     let (status, text) = if health.ok {
-        (StatusCode::OK, "ok")
+        (StatusCode::OK, words[0])
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        (StatusCode::SERVICE_UNAVAILABLE, words[1])
     };
     json_response(
         status,
@@ -48,25 +65,6 @@ async fn healthz<L: Live>(State(state): State<Shared<L>>) -> Response {
             status: text,
             node: state.config.node.as_deref(),
             checks: &health.checks,
-        },
-    )
-}
-
-/// Readiness (`/readyz`): 200 while this node should receive traffic, 503 while its
-/// database or SIP task does not answer or it is draining. `/healthz` stays liveness.
-async fn readyz<L: Live>(State(state): State<Shared<L>>) -> Response {
-    let readiness = state.live.readiness().await;
-    let (status, text) = if readiness.ok {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
-    };
-    json_response(
-        status,
-        &HealthView {
-            status: text,
-            node: state.config.node.as_deref(),
-            checks: &readiness.checks,
         },
     )
 }

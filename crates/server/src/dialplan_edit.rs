@@ -183,27 +183,18 @@ impl DialplanFiles {
     ) -> Result<Option<i64>, EditError> {
         check_name(name)?;
         let mut state = self.state.lock().await;
-        let mut sources = self.read_sources().map_err(EditError::Io)?;
-        let file = format!("{name}.toml");
-        sources.retain(|s| s.name != file);
-        sources.push(SourceFile {
-            name: file,
-            text: content.to_owned(),
-        });
-        sources.sort_by(|a, b| a.name.cmp(&b.name));
+        let (sources, _) = self.sources_with(name, content)?;
         let loaded = compile(&sources, &state.requirements)?;
         if dry_run {
             return Ok(None);
         }
-        self.materialize_built_in().map_err(EditError::Io)?;
-        write_atomically(&self.path_of(name), content).map_err(EditError::Io)?;
+        self.write_file(name, content)?;
         let version = self
             .store
             .add_dialplan_version(name, content, author)
             .await
             .map_err(|e| EditError::Io(e.to_string()))?;
-        state.fingerprint =
-            dialplans::fingerprint(&self.dir).map_err(|e| EditError::Io(e.to_string()))?;
+        self.note_written(&mut state)?;
         dialplans::log_warnings(&loaded.plan);
         tracing::info!(
             file = name,
@@ -233,25 +224,13 @@ impl DialplanFiles {
             return Ok(false);
         };
         let mut state = self.state.lock().await;
-        let mut sources = self.read_sources().map_err(EditError::Io)?;
-        let file = format!("{name}.toml");
-        if sources
-            .iter()
-            .any(|s| s.name == file && s.text == latest.content)
-        {
+        let (sources, unchanged) = self.sources_with(name, &latest.content)?;
+        if unchanged {
             return Ok(false);
         }
-        sources.retain(|s| s.name != file);
-        sources.push(SourceFile {
-            name: file,
-            text: latest.content.clone(),
-        });
-        sources.sort_by(|a, b| a.name.cmp(&b.name));
         let loaded = compile(&sources, &state.requirements)?;
-        self.materialize_built_in().map_err(EditError::Io)?;
-        write_atomically(&self.path_of(name), &latest.content).map_err(EditError::Io)?;
-        state.fingerprint =
-            dialplans::fingerprint(&self.dir).map_err(|e| EditError::Io(e.to_string()))?;
+        self.write_file(name, &latest.content)?;
+        self.note_written(&mut state)?;
         dialplans::log_warnings(&loaded.plan);
         tracing::info!(
             file = name,
@@ -303,8 +282,7 @@ impl DialplanFiles {
         }
         let loaded = compile(&sources, &state.requirements)?;
         std::fs::remove_file(&path).map_err(|e| EditError::Io(e.to_string()))?;
-        state.fingerprint =
-            dialplans::fingerprint(&self.dir).map_err(|e| EditError::Io(e.to_string()))?;
+        self.note_written(&mut state)?;
         tracing::info!(file = name, author, "dialplan file deleted");
         let _ = self.control.send(Control::Dialplan(loaded.plan)).await;
         Ok(())
@@ -448,6 +426,40 @@ impl DialplanFiles {
                 text,
             })
             .collect())
+    }
+
+    /// The files as compiler input with file `name` holding `content`, in
+    /// name order; and whether that is its text already.
+    fn sources_with(
+        &self,
+        name: &str,
+        content: &str,
+    ) -> Result<(Vec<SourceFile>, bool), EditError> {
+        let mut sources = self.read_sources().map_err(EditError::Io)?;
+        let file = format!("{name}.toml");
+        let unchanged = sources.iter().any(|s| s.name == file && s.text == content);
+        sources.retain(|s| s.name != file);
+        sources.push(SourceFile {
+            name: file,
+            text: content.to_owned(),
+        });
+        sources.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok((sources, unchanged))
+    }
+
+    /// Writes file `name` atomically (the built-in plan becomes
+    /// `default.toml` first when the directory does not exist).
+    fn write_file(&self, name: &str, content: &str) -> Result<(), EditError> {
+        self.materialize_built_in().map_err(EditError::Io)?;
+        write_atomically(&self.path_of(name), content).map_err(EditError::Io)
+    }
+
+    /// Takes the directory's fingerprint after a write applied here, so the
+    /// watcher does not reload it again.
+    fn note_written(&self, state: &mut State) -> Result<(), EditError> {
+        state.fingerprint =
+            dialplans::fingerprint(&self.dir).map_err(|e| EditError::Io(e.to_string()))?;
+        Ok(())
     }
 
     /// Before the first file is written into a directory that does not

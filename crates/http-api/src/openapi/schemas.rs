@@ -472,42 +472,24 @@ pub(super) fn schemas() -> Value {
                 r("drops", int()),
             ]),
         ),
-        (
-            "Health",
-            object(&[
-                r(
-                    "status",
-                    json!({ "type": "string", "enum": ["ok", "unavailable"] }),
-                ),
-                o("node", s()),
-                r(
-                    "checks",
-                    array(object(&[
-                        r("name", s()),
-                        r("ok", boolean()),
-                        o("detail", s()),
-                    ])),
-                ),
-            ]),
-        ),
-        (
-            "Readiness",
-            object(&[
-                r(
-                    "status",
-                    json!({ "type": "string", "enum": ["ready", "not_ready"] }),
-                ),
-                o("node", s()),
-                r(
-                    "checks",
-                    array(object(&[
-                        r("name", s()),
-                        r("ok", boolean()),
-                        o("detail", s()),
-                    ])),
-                ),
-            ]),
-        ),
+        ("Health", health(["ok", "unavailable"])),
+        ("Readiness", health(["ready", "not_ready"])),
     ];
     Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// `/healthz` and `/readyz` answer alike but for their status words.
+fn health(words: [&str; 2]) -> Value {
+    object(&[
+        r("status", json!({ "type": "string", "enum": words })),
+        o("node", ty("string")),
+        r(
+            "checks",
+            array(object(&[
+                r("name", ty("string")),
+                r("ok", ty("boolean")),
+                o("detail", ty("string")),
+            ])),
+        ),
+    ])
 }
