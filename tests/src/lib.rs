@@ -170,6 +170,22 @@ pub fn config_text_with_http(
     )
 }
 
+/// Polls `check` every 100 ms until it gives a value (state that announces
+/// no event: an HTTP listing, a file); panics after `timeout` naming `what`.
+pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within {timeout:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A TCP port free on 127.0.0.1 (at the time of the call).
 pub fn free_tcp_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -9,7 +9,7 @@
 //! placed on.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sb_e2e::Server;
 use sb_e2e::baresip::{Baresip, BaresipConfig, EventKind};
@@ -61,22 +61,10 @@ fn start_node(
     (Server::start_in(dir), tmp)
 }
 
-/// Waits until `check` gives a value, polling every 100 ms.
-fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "not within {WAIT:?}: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Waits until node `api` lists a binding of `user` held by node `node`
 /// (its own or another node's).
 fn wait_binding(api: &Api, user: &str, node: &str) {
-    eventually(&format!("a binding of {user} on {node}"), || {
+    sb_e2e::eventually(&format!("a binding of {user} on {node}"), WAIT, || {
         let list = api.get("/api/registrations").json();
         list.as_array()?
             .iter()
@@ -105,7 +93,7 @@ fn call(caller: &mut Baresip, callee: &mut Baresip, dialed: &str) {
 /// The records of the shared table (through node `api`), oldest first, once
 /// there are `count`.
 fn records(api: &Api, count: usize) -> Vec<Value> {
-    eventually(&format!("{count} call records"), || {
+    sb_e2e::eventually(&format!("{count} call records"), WAIT, || {
         let page = api.get("/api/cdrs?sort=asc&limit=100").json();
         let items = page["items"].as_array()?.clone();
         (items.len() >= count).then_some(items)
@@ -219,7 +207,7 @@ fn two_nodes_share_registrations_dialplans_and_records_and_survive_a_crash() {
         encode_segment(&binding)
     ));
     assert_eq!(r.status, 204, "{}", r.text());
-    eventually("node 1 forgets carol's registration", || {
+    sb_e2e::eventually("node 1 forgets carol's registration", WAIT, || {
         let list = api1.get("/api/registrations?user=carol").json();
         list.as_array()?.is_empty().then_some(())
     });

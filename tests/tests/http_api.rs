@@ -4,7 +4,7 @@
 //! permissions set through the API are enforced on the next call; bad
 //! requests are refused with the error shape and change nothing.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sb_e2e::Server;
 use sb_e2e::baresip::{Baresip, BaresipConfig, EventKind};
@@ -45,18 +45,6 @@ fn phone(server: &Server, user: &str, password: &str) -> Baresip {
     p
 }
 
-/// Polls `f` until it returns `Some`, at most [`WAIT`].
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The error object of a refused request, checked for the common shape.
 fn error_of(r: &sb_e2e::http::Response, status: u16) -> Value {
     assert_eq!(r.status, status, "{}", r.text());
@@ -83,7 +71,7 @@ fn api_users_register_call_and_their_call_is_recorded() {
     // Both register with the passwords given to the API, at once.
     let mut alice_phone = phone(&server, "alice", "alice-secret");
     let mut bob_phone = phone(&server, "bob", "bob-secret");
-    let regs = eventually("two registrations", || {
+    let regs = sb_e2e::eventually("two registrations", WAIT, || {
         let r = api.get("/api/registrations");
         assert_eq!(r.status, 200, "{}", r.text());
         let list = r.json();
@@ -117,7 +105,7 @@ fn api_users_register_call_and_their_call_is_recorded() {
     bob_phone.answer();
     let answered = alice_phone.expect_event(&EventKind::CallEstablished, WAIT);
     let call_id = answered.call_id.expect("Call-ID");
-    let live = eventually("the live call", || {
+    let live = sb_e2e::eventually("the live call", WAIT, || {
         let calls = api.get("/api/calls").json();
         calls
             .as_array()?
@@ -138,7 +126,7 @@ fn api_users_register_call_and_their_call_is_recorded() {
     bob_phone.expect_event(&EventKind::CallClosed, WAIT);
 
     // Its record: in the JSON query and in the CSV export.
-    let record = eventually("the call record", || {
+    let record = sb_e2e::eventually("the call record", WAIT, || {
         let page = api.get("/api/cdrs?caller=alice").json();
         page["items"].as_array()?.first().cloned()
     });
@@ -250,7 +238,7 @@ fn permissions_hang_up_and_bindings_take_effect_at_once() {
     alice_phone.expect_event(&EventKind::CallClosed, WAIT);
     bob_phone.expect_event(&EventKind::CallClosed, WAIT);
     error_of(&api.delete(&format!("/api/calls/{call_id}")), 404);
-    let record = eventually("the call record", || {
+    let record = sb_e2e::eventually("the call record", WAIT, || {
         let page = api.get("/api/cdrs?disposition=ANSWERED").json();
         page["items"].as_array()?.first().cloned()
     });

@@ -11,7 +11,7 @@
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use sb_e2e::http::Api;
@@ -199,18 +199,6 @@ fn register_with_digest(socket: &mut WebSocket<Box<dyn Stream>>, transport: &str
     );
 }
 
-/// Polls `f` until it returns `Some`, at most [`WAIT`].
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Registers over `url`, checks the live API shows the binding with
 /// `transport`, closes the socket and waits for the binding to go.
 fn register_and_close(server: &WsServer, url: &str, transport: &str) {
@@ -233,7 +221,7 @@ fn register_and_close(server: &WsServer, url: &str, transport: &str) {
     socket.close(None).expect("close");
     // Read until the server's close frame ends the connection.
     while socket.read().is_ok() {}
-    eventually("the binding removed with its connection", || {
+    sb_e2e::eventually("the binding removed with its connection", WAIT, || {
         server.registrations().is_empty().then_some(())
     });
 }
